@@ -1,0 +1,68 @@
+// Builds dist/vault-plugin-secrets-nomad, a Node single-executable application
+// on the pinned Node 24 binary, and dist/vault-plugin-secrets-nomad.sha256.
+// Reproducible: no code cache (it changes the blob on every build, runtime.md
+// §2.5), and every input is pinned, so one commit gives one sha256.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+const name = "vault-plugin-secrets-nomad";
+const require = createRequire(import.meta.url);
+
+// The Node that runs this script is the pinned one (npm puts node_modules/.bin
+// first on PATH); the blob must be injected into that same binary.
+const nodeBinary = realpathSync(process.execPath);
+if (!process.version.startsWith("v24.")) {
+  throw new Error(`build must run on the pinned Node 24 (npm run build), not ${process.version}`);
+}
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+const bundle = path.join(dist, "main.cjs");
+const blob = path.join(dist, "sea-prep.blob");
+const executable = path.join(dist, name);
+
+await build({
+  entryPoints: [path.join(root, "src", "main.ts")],
+  outfile: bundle,
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+const seaConfig = path.join(dist, "sea-config.json");
+writeFileSync(
+  seaConfig,
+  JSON.stringify({
+    main: bundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: false,
+    // Vault hands plugins its whole environment: never let NODE_OPTIONS in.
+    execArgvExtension: "none",
+  }),
+);
+execFileSync(nodeBinary, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+
+copyFileSync(nodeBinary, executable);
+chmodSync(executable, 0o755);
+const { inject } = require("postject");
+await inject(executable, "NODE_SEA_BLOB", readFileSync(blob), {
+  sentinelFuse: "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+});
+
+const sha256 = createHash("sha256").update(readFileSync(executable)).digest("hex");
+writeFileSync(path.join(dist, `${name}.sha256`), `${sha256}\n`);
+for (const intermediate of [blob, seaConfig]) rmSync(intermediate);
+process.stderr.write(`built ${path.relative(root, executable)}\nsha256 ${sha256}\n`);

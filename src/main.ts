@@ -1,0 +1,77 @@
+// The executable Vault or OpenBao starts: wires the environment to the transport,
+// the Vault contract and the Nomad engine. stdout carries only the handshake line.
+import * as grpc from "@grpc/grpc-js";
+import { LOG_LEVEL_ENV, parseLogLevel, stderrLogger, type Logger } from "./shared/log.ts";
+import { toPluginError } from "./shared/errors.ts";
+import { serveVault } from "./vault/serve.ts";
+import { nomadBackendFactory } from "./engine/nomad/backend.ts";
+import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
+
+/**
+ * Vault hands its whole environment to plugins. NODE_OPTIONS is already ignored
+ * (the executable is built with execArgvExtension "none"); these would still
+ * weaken TLS at run time, so they are dropped before any connection is made.
+ */
+const IGNORED_RUNTIME_ENV = ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSLKEYLOGFILE"];
+
+function routeGrpcLogs(logger: Logger): void {
+  grpc.setLogger({
+    error: (...args: unknown[]) => logger.debug(`grpc: ${args.map(String).join(" ")}`),
+    info: (...args: unknown[]) => logger.trace(`grpc: ${args.map(String).join(" ")}`),
+    debug: (...args: unknown[]) => logger.trace(`grpc: ${args.map(String).join(" ")}`),
+  });
+  grpc.setLogVerbosity(grpc.logVerbosity.ERROR);
+}
+
+/**
+ * A person at a terminal, not a host: these flags answer on stdout like any CLI.
+ * A host never passes them (catalog args are the legacy TLS flags), so the
+ * handshake rule for stdout is untouched.
+ */
+function answerCommandLine(argv: readonly string[]): boolean {
+  const has = (...flags: string[]) => flags.some((flag) => argv.includes(flag));
+  if (has("--version", "-version")) {
+    process.stdout.write(`${PLUGIN_NAME} ${PLUGIN_VERSION}\n`);
+    return true;
+  }
+  if (has("--help", "-help", "-h")) {
+    process.stdout.write(usageText());
+    return true;
+  }
+  return false;
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (answerCommandLine(argv)) return 0;
+  for (const name of IGNORED_RUNTIME_ENV) delete process.env[name];
+
+  const logger = stderrLogger(parseLogLevel(env[LOG_LEVEL_ENV]));
+  routeGrpcLogs(logger);
+  process.on("SIGINT", () => logger.debug("ignoring SIGINT; the host stops plugins through the controller"));
+
+  const outcome = await serveVault({
+    env,
+    logger,
+    factory: nomadBackendFactory,
+    pluginVersion: PLUGIN_VERSION,
+    // The one line stdout ever carries: go-plugin's handshake.
+    writeHandshake: (handshake) => process.stdout.write(handshake),
+    writeStderr: (text) => process.stderr.write(text),
+  });
+  if (outcome.kind === "not-a-plugin") return 1;
+
+  const { server } = outcome;
+  process.on("SIGTERM", () => void server.stop("SIGTERM"));
+  const reason = await server.stopped;
+  logger.debug("plugin exiting", { reason });
+  return 0;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const pluginError = toPluginError(error);
+    process.stderr.write(`${PLUGIN_NAME}: ${pluginError.message} (${pluginError.code})\n`);
+    process.exit(1);
+  },
+);

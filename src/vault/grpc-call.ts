@@ -1,0 +1,26 @@
+// Promise form of a grpc-js unary call with a deadline, so a dead brokered
+// connection fails the request instead of hanging it.
+import type * as grpc from "@grpc/grpc-js";
+
+/** Vault's default max request duration. */
+export const HOST_CALL_DEADLINE_MS = 90_000;
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+export function unary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  metadata: grpc.Metadata,
+  deadlineMs: number = HOST_CALL_DEADLINE_MS,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
