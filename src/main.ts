@@ -51,6 +51,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
   const outcome = await serveVault({
     env,
+    args: argv,
     logger,
     factory: nomadBackendFactory,
     pluginVersion: PLUGIN_VERSION,

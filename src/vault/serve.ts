@@ -5,9 +5,10 @@ import { ErrorCode, PluginError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { chooseProtocolVersion, hasMagicCookie, NOT_A_PLUGIN_MESSAGE, type MagicCookie } from "../host/handshake.ts";
 import { startPluginServer, type RunningPluginServer } from "../host/server.ts";
-import { autoMtls, insecureTransport, type TransportSecurity } from "../host/transport-security.ts";
+import { autoMtls, insecureTransport, providedTls, type TransportSecurity } from "../host/transport-security.ts";
 import type { BackendFactory } from "../framework/logical.ts";
 import { VaultBackendServer } from "./backend-server.ts";
+import { parseVaultApiTlsFlags, unwrapPluginTls } from "./legacy-tls.ts";
 
 /** sdk/plugin HandshakeConfig; OpenBao uses the same cookie. */
 export const VAULT_BACKEND_COOKIE: MagicCookie = {
@@ -15,10 +16,13 @@ export const VAULT_BACKEND_COOKIE: MagicCookie = {
   value: "6669da05-b1c8-4f49-97d9-c8e5bed98e20",
 };
 
-export const SUPPORTED_PROTOCOL_VERSIONS = [5] as const;
+/** 5: AutoMTLS and multiplexing (Vault ≥ 1.12, OpenBao). 4: the legacy TLS bootstrap. */
+export const SUPPORTED_PROTOCOL_VERSIONS = [4, 5] as const;
 
 export interface ServeVaultOptions {
   env: NodeJS.ProcessEnv;
+  /** Catalog `args`: the legacy flow reads Vault API TLS flags from them. */
+  args: readonly string[];
   logger: Logger;
   factory: BackendFactory;
   pluginVersion: string;
@@ -39,17 +43,23 @@ export function isMetadataMode(env: NodeJS.ProcessEnv): boolean {
   return vaultEnv(env, "PLUGIN_METADATA_MODE") === "true";
 }
 
-function transportSecurity(env: NodeJS.ProcessEnv): TransportSecurity {
+/**
+ * Fails closed: plaintext only for the metadata-mode run, where the host itself
+ * dials without TLS; otherwise AutoMTLS, or the legacy wrapping-token bootstrap.
+ */
+async function transportSecurity(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<TransportSecurity> {
   if (isMetadataMode(env)) return insecureTransport();
   if (env.PLUGIN_CLIENT_CERT !== undefined && env.PLUGIN_CLIENT_CERT !== "") return autoMtls(env.PLUGIN_CLIENT_CERT);
   if (vaultEnv(env, "PLUGIN_AUTOMTLS_ENABLED") === "true") return autoMtls(undefined);
-  if (vaultEnv(env, "UNWRAP_TOKEN")) {
-    throw new PluginError(
-      ErrorCode.Tls,
-      "this host uses the legacy response-wrapping TLS bootstrap (Vault < 1.12), which this build does not support yet; use Vault 1.12+ or OpenBao",
-    );
+  const unwrapToken = vaultEnv(env, "UNWRAP_TOKEN");
+  if (unwrapToken !== undefined && unwrapToken !== "") {
+    const tls = await unwrapPluginTls(unwrapToken, parseVaultApiTlsFlags(args));
+    return providedTls(tls.certPem, tls.keyPem, tls.serverName);
   }
-  throw new PluginError(ErrorCode.Tls, "no TLS material from the host (PLUGIN_CLIENT_CERT is not set): refusing to serve in plaintext");
+  throw new PluginError(
+    ErrorCode.Tls,
+    "no TLS material from the host (neither PLUGIN_CLIENT_CERT nor VAULT_UNWRAP_TOKEN is set): refusing to serve in plaintext",
+  );
 }
 
 export async function serveVault(options: ServeVaultOptions): Promise<ServeOutcome> {
@@ -61,7 +71,7 @@ export async function serveVault(options: ServeVaultOptions): Promise<ServeOutco
   const protocol = chooseProtocolVersion(env.PLUGIN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS);
   for (const entry of protocol.invalidEntries) options.writeStderr(`server sent invalid plugin version "${entry}"\n`);
 
-  const security = transportSecurity(env);
+  const security = await transportSecurity(env, options.args);
   let backends: VaultBackendServer | null = null;
   const server = await startPluginServer({
     env,
