@@ -3,6 +3,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { LOG_LEVEL_ENV, parseLogLevel, stderrLogger, type Logger } from "./shared/log.ts";
 import { toPluginError } from "./shared/errors.ts";
+import { processMetrics } from "./shared/metrics.ts";
 import { serveVault } from "./vault/serve.ts";
 import { nomadBackendFactory } from "./engine/nomad/backend.ts";
 import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
@@ -13,6 +14,10 @@ import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
  * weaken TLS at run time, so they are dropped before any connection is made.
  */
 const IGNORED_RUNTIME_ENV = ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSLKEYLOGFILE"];
+
+/** How often the stats line is logged (debug); set through the catalog entry's env. */
+const STATS_INTERVAL_ENV = "NOMAD_PLUGIN_STATS_INTERVAL_SECONDS";
+const DEFAULT_STATS_INTERVAL_SECONDS = 300;
 
 function routeGrpcLogs(logger: Logger): void {
   grpc.setLogger({
@@ -63,8 +68,14 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
   const { server } = outcome;
   process.on("SIGTERM", () => void server.stop("SIGTERM"));
+  const intervalSeconds = Number(env[STATS_INTERVAL_ENV] ?? DEFAULT_STATS_INTERVAL_SECONDS);
+  const stopReporting = processMetrics.startReporting(
+    logger,
+    Number.isFinite(intervalSeconds) ? intervalSeconds * 1000 : DEFAULT_STATS_INTERVAL_SECONDS * 1000,
+  );
   const reason = await server.stopped;
-  logger.debug("plugin exiting", { reason });
+  stopReporting();
+  logger.info("plugin exiting", { reason, ...processMetrics.snapshot() });
   return 0;
 }
 

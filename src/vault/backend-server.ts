@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { ErrorCode, PluginError, toPluginError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
+import { processMetrics } from "../shared/metrics.ts";
 import type { Broker } from "../host/broker.ts";
 import { BackendService, type BackendServer } from "../generated/sdk/plugin/pb/backend.ts";
 import { PluginVersionService, type PluginVersionServer } from "../generated/sdk/logical/version.ts";
@@ -128,8 +129,10 @@ export class VaultBackendServer {
           try {
             const request = requestFromPb(call.request.request, instance.storage);
             const response = await instance.backend.handleRequest(request);
+            processMetrics.recordRequest(false);
             return { response: responseToPb(response) };
           } catch (error) {
+            processMetrics.recordRequest(true);
             this.logFailure(instance, call.request.request.operation, call.request.request.path, error);
             return { err: errorToPb(error) };
           }
