@@ -1,0 +1,452 @@
+// A thin client for the Nomad ACL endpoints the engine uses, over one undici Pool
+// per client (capped sockets, TLS from PEM text, TLS 1.2 minimum as in the builtin).
+import { STATUS_CODES } from "node:http";
+import type { ConnectionOptions } from "node:tls";
+import { Pool } from "undici";
+import type { z } from "zod";
+import { ErrorCode, PluginError } from "../shared/errors.ts";
+import {
+  resolveNomadClientConfig,
+  type NomadCallRecord,
+  type NomadClientConfig,
+  type ResolvedNomadClientConfig,
+} from "./config.ts";
+import {
+  displayAddress,
+  maskNomadText,
+  nomadApiError,
+  nomadBadResponseError,
+  nomadFailureDetail,
+  nomadUnreachableError,
+  type MaskingRules,
+} from "./failure.ts";
+import {
+  backoffDelayMs,
+  classifyTransportError,
+  parseRetryAfterMs,
+  shouldRetryStatus,
+  shouldRetryTransportError,
+} from "./retry.ts";
+import {
+  agentSelfSchema,
+  roleSchema,
+  tokenSchema,
+  tokenStubListSchema,
+  type NomadAclRole,
+  type NomadAclToken,
+  type NomadAclTokenStub,
+  type NomadAgentSelf,
+  type NomadTokenType,
+} from "./types.ts";
+import { validateAccessConfig, validateNomadAddress } from "./validate.ts";
+
+export interface CreateTokenRequest {
+  name: string;
+  type: NomadTokenType;
+  policies?: readonly string[];
+  /** ACL role names (Nomad ≥ 1.4); sent as links by Name, which Nomad resolves to IDs. */
+  roles?: readonly string[];
+  global?: boolean;
+  /**
+   * Nomad-side lifetime (Nomad ≥ 1.4), within the server's
+   * token_min/max_expiration_ttl (default 1m..24h). Older servers silently ignore it.
+   */
+  expirationTTLSeconds?: number;
+}
+
+export interface DeleteTokenResult {
+  /** True when Nomad no longer knew the accessor: revoked or garbage-collected earlier. */
+  alreadyGone: boolean;
+}
+
+type HttpMethod = "GET" | "PUT" | "DELETE";
+
+interface CallSpec {
+  method: HttpMethod;
+  path: string;
+  /** The path with IDs as placeholders, for observation without high cardinality. */
+  route: string;
+  body?: unknown;
+  /** Safe to send twice; decides which failures are retried. */
+  idempotent: boolean;
+  /** UUIDs the caller gave us, which error messages may show. */
+  visibleUuids?: readonly string[];
+  /** Extra strings to mask in messages (e.g. a chosen bootstrap secret). */
+  secrets?: readonly string[];
+}
+
+interface NomadAnswer {
+  status: number;
+  text: string;
+  attempts: number;
+}
+
+export class NomadClient {
+  /** The configured address, without any user:password, for messages and logs. */
+  readonly address: string;
+  readonly region: string | undefined;
+  private readonly config: ResolvedNomadClientConfig;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly baseHeaders: Record<string, string>;
+  private closed = false;
+
+  constructor(config: NomadClientConfig = {}) {
+    this.config = resolveNomadClientConfig(config);
+    const addressProblem = validateNomadAddress(this.config.address);
+    if (addressProblem !== undefined) throw new PluginError(ErrorCode.Config, addressProblem);
+    const url = new URL(this.config.address);
+    this.address = displayAddress(this.config.address);
+    this.region = this.config.region;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.baseHeaders = this.buildBaseHeaders(url);
+    this.pool = new Pool(url.origin, {
+      connections: this.config.maxConnections,
+      pipelining: 1,
+      // Nomad speaks HTTP/1.1 to the Go client; h2 would multiplex past the socket cap.
+      allowH2: false,
+      connectTimeout: this.config.requestTimeoutMs,
+      headersTimeout: this.config.requestTimeoutMs,
+      bodyTimeout: this.config.requestTimeoutMs,
+      ...(url.protocol === "https:" ? { connect: this.tlsOptions() } : {}),
+    });
+  }
+
+  /** Releases sockets; calls after this fail. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close();
+  }
+
+  /** PUT /v1/acl/token. Never retried once it may have reached Nomad. */
+  async createToken(request: CreateTokenRequest): Promise<NomadAclToken> {
+    const body: Record<string, unknown> = {
+      Name: request.name,
+      Type: request.type,
+      Policies: [...(request.policies ?? [])],
+      Global: request.global ?? false,
+    };
+    if (request.roles !== undefined && request.roles.length > 0) {
+      body.Roles = request.roles.map((name) => ({ Name: name }));
+    }
+    if (request.expirationTTLSeconds !== undefined) {
+      // A Go duration string; Nomad also takes nanoseconds, which overflow doubles sooner.
+      body.ExpirationTTL = `${request.expirationTTLSeconds}s`;
+    }
+    const spec: CallSpec = { method: "PUT", path: "/v1/acl/token", route: "/v1/acl/token", body, idempotent: false };
+    return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
+  }
+
+  /** GET /v1/acl/token/:accessor; undefined when Nomad does not know the accessor. */
+  async readToken(accessorId: string): Promise<NomadAclToken | undefined> {
+    const spec: CallSpec = {
+      method: "GET",
+      path: `/v1/acl/token/${encodeURIComponent(accessorId)}`,
+      route: "/v1/acl/token/:accessor",
+      idempotent: true,
+      visibleUuids: [accessorId],
+    };
+    return this.perform(spec, (answer) => {
+      if (answer.status === 404 && /ACL token not found/i.test(answer.text)) return undefined;
+      return this.expectJson(spec, answer, tokenSchema);
+    });
+  }
+
+  /** GET /v1/acl/token/self: the token this client authenticates with. */
+  async selfToken(): Promise<NomadAclToken> {
+    const spec: CallSpec = { method: "GET", path: "/v1/acl/token/self", route: "/v1/acl/token/self", idempotent: true };
+    return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
+  }
+
+  /**
+   * DELETE /v1/acl/token/:accessor, idempotent: Nomad's 400 "Cannot delete
+   * nonexistent tokens" and a 404 "not found" mean the token is already gone.
+   */
+  async deleteToken(accessorId: string): Promise<DeleteTokenResult> {
+    const spec: CallSpec = {
+      method: "DELETE",
+      path: `/v1/acl/token/${encodeURIComponent(accessorId)}`,
+      route: "/v1/acl/token/:accessor",
+      idempotent: true,
+      visibleUuids: [accessorId],
+    };
+    return this.perform(spec, (answer): DeleteTokenResult => {
+      if (answer.status >= 200 && answer.status < 300) return { alreadyGone: false };
+      if (answer.status === 400 && /^Cannot delete nonexistent tokens:/i.test(answer.text.trim())) {
+        return { alreadyGone: true };
+      }
+      // Only Nomad's own "not found" counts; a bare 404 from a proxy or a wrong
+      // address must fail, or a live token would be reported revoked.
+      if (answer.status === 404 && /not found/i.test(answer.text)) return { alreadyGone: true };
+      throw this.apiError(spec, answer);
+    });
+  }
+
+  /** GET /v1/acl/tokens (management token needed). */
+  async listTokens(): Promise<NomadAclTokenStub[]> {
+    const spec: CallSpec = { method: "GET", path: "/v1/acl/tokens", route: "/v1/acl/tokens", idempotent: true };
+    return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenStubListSchema));
+  }
+
+  /**
+   * PUT /v1/acl/bootstrap. Not retried after it may have reached Nomad: a second
+   * bootstrap fails with "ACL bootstrap already done".
+   */
+  async bootstrap(bootstrapSecret?: string): Promise<NomadAclToken> {
+    const spec: CallSpec = {
+      method: "PUT",
+      path: "/v1/acl/bootstrap",
+      route: "/v1/acl/bootstrap",
+      idempotent: false,
+      ...(bootstrapSecret === undefined
+        ? {}
+        : { body: { BootstrapSecret: bootstrapSecret }, secrets: [bootstrapSecret] }),
+    };
+    return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
+  }
+
+  /** GET /v1/acl/role/name/:name (Nomad ≥ 1.4); undefined when no such role. */
+  async readRoleByName(name: string): Promise<NomadAclRole | undefined> {
+    const spec: CallSpec = {
+      method: "GET",
+      path: `/v1/acl/role/name/${encodeURIComponent(name)}`,
+      route: "/v1/acl/role/name/:name",
+      idempotent: true,
+    };
+    return this.perform(spec, (answer) => {
+      // A bare 404 (no such route: Nomad < 1.4) must not read as "no such role".
+      if (answer.status === 404 && /ACL role not found/i.test(answer.text)) return undefined;
+      return this.expectJson(spec, answer, roleSchema);
+    });
+  }
+
+  /** GET /v1/agent/self, reduced to version and location (needs agent:read). */
+  async agentSelf(): Promise<NomadAgentSelf> {
+    const spec: CallSpec = { method: "GET", path: "/v1/agent/self", route: "/v1/agent/self", idempotent: true };
+    return this.perform(spec, (answer) => this.expectJson(spec, answer, agentSelfSchema));
+  }
+
+  /** GET /v1/status/leader: the leader's RPC address; needs no token, so a cheap reachability probe. */
+  async statusLeader(): Promise<string> {
+    const spec: CallSpec = { method: "GET", path: "/v1/status/leader", route: "/v1/status/leader", idempotent: true };
+    return this.perform(spec, (answer) => {
+      const leader: unknown = this.expectJson(spec, answer, undefined);
+      if (typeof leader !== "string") throw nomadBadResponseError(spec.method, spec.path, "expected a JSON string");
+      return leader;
+    });
+  }
+
+  /** Runs one logical call (retries included) and reports it to `onCall`. */
+  private async perform<T>(spec: CallSpec, interpret: (answer: NomadAnswer) => T): Promise<T> {
+    const started = Date.now();
+    let answer: NomadAnswer | undefined;
+    let failure: unknown;
+    try {
+      answer = await this.exchange(spec);
+      return interpret(answer);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      this.observe({
+        method: spec.method,
+        route: spec.route,
+        status: answer?.status,
+        attempts: answer?.attempts ?? nomadFailureDetail(failure)?.attempts ?? 1,
+        durationMs: Date.now() - started,
+        failed: failure !== undefined,
+      });
+    }
+  }
+
+  private observe(call: NomadCallRecord): void {
+    try {
+      this.config.onCall?.(call);
+    } catch (error) {
+      // An observer's bug must not turn a finished Nomad call into a failure.
+      this.config.logger?.warn("nomad onCall observer threw", { error: String(error) });
+    }
+  }
+
+  /** Sends one call, retrying what is safe to retry; returns any HTTP answer. */
+  private async exchange(spec: CallSpec): Promise<NomadAnswer> {
+    if (this.closed) throw new PluginError(ErrorCode.Internal, "the Nomad client was closed");
+    const { retry, requestTimeoutMs, logger } = this.config;
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const headers = body === undefined ? this.baseHeaders : { ...this.baseHeaders, "content-type": "application/json" };
+
+    for (let attempt = 1; ; attempt++) {
+      const deadline = AbortSignal.timeout(requestTimeoutMs);
+      const started = Date.now();
+      let answer: NomadAnswer & { retryAfterMs: number | undefined };
+      try {
+        const response = await this.pool.request({
+          method: spec.method,
+          path: this.requestPath(spec.path),
+          headers,
+          body: body ?? null,
+          signal: deadline,
+        });
+        const text = await response.body.text();
+        answer = {
+          status: response.statusCode,
+          text,
+          attempts: attempt,
+          retryAfterMs: parseRetryAfterMs(response.headers["retry-after"]),
+        };
+      } catch (error) {
+        const timedOut = deadline.aborted;
+        const code = timedOut ? undefined : transportErrorCode(error);
+        const kind = classifyTransportError(code);
+        const reason = timedOut
+          ? `${spec.method} ${spec.path} got no answer within ${requestTimeoutMs}ms`
+          : kind === "tls"
+            ? `TLS handshake failed: ${transportErrorText(error)}`
+            : transportErrorText(error);
+        if (!timedOut && shouldRetryTransportError(kind, spec.idempotent) && attempt < retry.maxAttempts) {
+          await this.backoff(spec, attempt, reason);
+          continue;
+        }
+        const neverSent = kind === "never-sent-transient" || kind === "never-sent-permanent" || kind === "tls";
+        throw nomadUnreachableError(
+          this.address,
+          {
+            method: spec.method,
+            path: spec.path,
+            attempts: attempt,
+            mayHaveTakenEffect: spec.method !== "GET" && !neverSent,
+            timedOut,
+          },
+          reason,
+          error,
+        );
+      }
+      logger?.debug("nomad request", {
+        method: spec.method,
+        path: spec.path,
+        status: answer.status,
+        attempt,
+        duration_ms: Date.now() - started,
+      });
+      if (shouldRetryStatus(answer.status, spec.idempotent) && attempt < retry.maxAttempts) {
+        await this.backoff(spec, attempt, `status ${answer.status}`, answer.retryAfterMs);
+        continue;
+      }
+      return answer;
+    }
+  }
+
+  private async backoff(spec: CallSpec, attempt: number, reason: string, retryAfterMs?: number): Promise<void> {
+    const delayMs = backoffDelayMs(this.config.retry, attempt, retryAfterMs);
+    this.config.logger?.warn("retrying nomad request", {
+      method: spec.method,
+      path: spec.path,
+      attempt,
+      delay_ms: delayMs,
+      reason: this.mask(spec, reason),
+    });
+    await this.config.retry.sleep(delayMs);
+  }
+
+  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T>): T;
+  private expectJson(spec: CallSpec, answer: NomadAnswer, schema: undefined): unknown;
+  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T> | undefined): T | unknown {
+    if (answer.status < 200 || answer.status >= 300) throw this.apiError(spec, answer);
+    let json: unknown;
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      throw nomadBadResponseError(spec.method, spec.path, "the body is not JSON");
+    }
+    if (schema === undefined) return json;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`;
+      throw nomadBadResponseError(spec.method, spec.path, `${issue?.message ?? "invalid shape"}${where}`);
+    }
+    return parsed.data;
+  }
+
+  private apiError(spec: CallSpec, answer: NomadAnswer): PluginError {
+    return nomadApiError(
+      {
+        method: spec.method,
+        path: spec.path,
+        status: answer.status,
+        body: this.mask(spec, answer.text),
+        attempts: answer.attempts,
+        mayHaveTakenEffect: spec.method !== "GET" && answer.status >= 500,
+      },
+      STATUS_CODES[answer.status] ?? "no message",
+    );
+  }
+
+  private mask(spec: CallSpec, text: string): string {
+    const rules: MaskingRules = {
+      visibleUuids: spec.visibleUuids ?? [],
+      secrets: [this.config.token, ...(spec.secrets ?? []), ...basicAuthSecrets(this.config.httpAuth)],
+    };
+    return maskNomadText(text, rules);
+  }
+
+  private requestPath(path: string): string {
+    const query = this.config.region === undefined ? "" : `?region=${encodeURIComponent(this.config.region)}`;
+    return `${this.basePath}${path}${query}`;
+  }
+
+  private buildBaseHeaders(url: URL): Record<string, string> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.config.token !== "") headers["x-nomad-token"] = this.config.token;
+    const userInfo =
+      this.config.httpAuth ?? (url.username === "" ? undefined : `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`);
+    if (userInfo !== undefined) headers.authorization = `Basic ${Buffer.from(userInfo).toString("base64")}`;
+    return headers;
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    const { caCert, clientCert, clientKey, tlsServerName, tlsSkipVerify } = this.config;
+    const problems = validateAccessConfig({ ca_cert: caCert, client_cert: clientCert, client_key: clientKey });
+    if (problems.length > 0) {
+      throw new PluginError(ErrorCode.Config, `invalid TLS settings for Nomad: ${problems.join("; ")}`);
+    }
+    return {
+      minVersion: "TLSv1.2",
+      rejectUnauthorized: !tlsSkipVerify,
+      ...(caCert === undefined ? {} : { ca: caCert }),
+      ...(clientCert === undefined ? {} : { cert: clientCert }),
+      ...(clientKey === undefined ? {} : { key: clientKey }),
+      ...(tlsServerName === undefined ? {} : { servername: tlsServerName }),
+    };
+  }
+}
+
+function basicAuthSecrets(httpAuth: string | undefined): string[] {
+  if (httpAuth === undefined) return [];
+  const colon = httpAuth.indexOf(":");
+  return colon < 0 ? [httpAuth] : [httpAuth, httpAuth.slice(colon + 1)];
+}
+
+/** The errno-style code of a transport error; Node's happy-eyeballs wraps them in AggregateError. */
+function transportErrorCode(error: unknown): string | undefined {
+  const direct = (error as { code?: unknown } | null)?.code;
+  if (typeof direct === "string") return direct;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const code = (inner as { code?: unknown } | null)?.code;
+      if (typeof code === "string") return code;
+    }
+  }
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const causeCode = (cause as { code?: unknown } | null)?.code;
+  return typeof causeCode === "string" ? causeCode : undefined;
+}
+
+function transportErrorText(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map((inner) => (inner instanceof Error ? inner.message : String(inner))).join("; ");
+  }
+  if (error instanceof Error && error.message !== "") return error.message;
+  return transportErrorCode(error) ?? String(error);
+}
