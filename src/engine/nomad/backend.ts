@@ -1,18 +1,66 @@
-// The Nomad engine's entry point. Its paths (config/access, config/lease, role/,
-// creds/) land in the following commits; until then every request is answered
-// "unsupported path" (404), which is the truth about what this build can do.
+// The Nomad secrets engine: the paths of Vault's builtin engine plus
+// config/rotate-root, one `token` secret, and one cached Nomad client per mount.
+import { FrameworkBackend } from "../../framework/backend.ts";
 import { BackendType, type BackendFactory } from "../../framework/logical.ts";
-import { ErrorCode, PluginError } from "../../shared/errors.ts";
+import { Logger } from "../../shared/log.ts";
+import { NomadClientCache } from "./client-cache.ts";
+import { CONFIG_ACCESS_KEY, pathConfigAccess } from "./path-config-access.ts";
+import { pathConfigLease } from "./path-config-lease.ts";
+import { pathConfigRotateRoot } from "./path-config-rotate-root.ts";
+import { pathCredsCreate } from "./path-creds-create.ts";
+import { pathListRoles, pathRoles } from "./path-roles.ts";
+import { secretToken } from "./secret-token.ts";
 
-export const nomadBackendFactory: BackendFactory = () => ({
-  setup: async () => undefined,
-  initialize: async () => undefined,
-  handleRequest: async () => {
-    throw new PluginError(ErrorCode.UnsupportedPath, "unsupported path");
-  },
-  handleExistenceCheck: async () => ({ checkFound: false, exists: false }),
-  specialPaths: () => ({ root: [], unauthenticated: [], localStorage: [], sealWrapStorage: ["config/access"] }),
-  type: () => BackendType.Logical,
-  invalidateKey: async () => undefined,
-  cleanup: async () => undefined,
-});
+export interface NomadEngineOptions {
+  /** The Vault process environment (NOMAD_ADDR, NOMAD_TOKEN… fallbacks). */
+  env: NodeJS.ProcessEnv;
+}
+
+export class NomadEngine {
+  readonly clients: NomadClientCache;
+  readonly secretToken: ReturnType<typeof secretToken>;
+  readonly backend: FrameworkBackend;
+  private logger: Logger = new Logger("off", () => undefined);
+
+  constructor(options: NomadEngineOptions) {
+    this.clients = new NomadClientCache(options.env, () => this.logger);
+    this.secretToken = secretToken(this.clients);
+    this.backend = new FrameworkBackend({
+      help: BACKEND_HELP,
+      backendType: BackendType.Logical,
+      paths: [
+        pathConfigAccess(this),
+        pathConfigLease(),
+        pathConfigRotateRoot(this),
+        pathListRoles(),
+        pathRoles(),
+        pathCredsCreate(this),
+      ],
+      secrets: [this.secretToken],
+      specialPaths: { sealWrapStorage: [CONFIG_ACCESS_KEY] },
+      setup: async (config) => {
+        this.logger = config.logger;
+      },
+      invalidate: async (key) => {
+        if (key === CONFIG_ACCESS_KEY) await this.clients.reset();
+      },
+      clean: async () => {
+        await this.clients.reset();
+      },
+    });
+  }
+}
+
+export function nomadBackend(options: NomadEngineOptions): FrameworkBackend {
+  return new NomadEngine(options).backend;
+}
+
+export const nomadBackendFactory: BackendFactory = () => nomadBackend({ env: process.env });
+
+const BACKEND_HELP = `The Nomad secrets engine dynamically generates Nomad ACL tokens based on
+roles. Configure the Nomad address and a management token at config/access, then
+create roles that name Nomad ACL policies and/or ACL roles, and read creds/<role>
+to get a token. Each token carries a lease; revoking the lease deletes the token.
+
+After mounting this secrets engine, configure access with the "config/access"
+path and lease defaults with "config/lease".`;

@@ -36,5 +36,6 @@ export function tokenName(role: string, displayName: string, maxLength: number, 
   const prefix = `vault-${role}-${displayName}`;
   const tail = `-${suffix}`;
   if (utf8Length(prefix) + utf8Length(tail) <= cap) return `${prefix}${tail}`;
-  return `${truncateUtf8(prefix, Math.max(0, cap - utf8Length(tail)))}${tail}`;
+  // A cut that lands on a separator would leave "--" before the suffix.
+  return `${truncateUtf8(prefix, Math.max(0, cap - utf8Length(tail))).replace(/-+$/, "")}${tail}`;
 }

@@ -1,0 +1,96 @@
+// One Nomad client per mount, built on first use from the stored config/access
+// over the Vault process environment (the builtin's fallback), and rebuilt after
+// config/access is written or deleted, or invalidated by replication.
+import {
+  mergeNomadConfig,
+  NomadClient,
+  nomadConfigFromEnv,
+  supportsRolesAndExpiration,
+  type NomadClientConfig,
+} from "../../nomad-client/index.ts";
+import type { Storage } from "../../framework/logical.ts";
+import type { Logger } from "../../shared/log.ts";
+import { processMetrics } from "../../shared/metrics.ts";
+import { readAccessConfig, type AccessConfig } from "./path-config-access.ts";
+
+export interface MountClient {
+  client: NomadClient;
+  access: AccessConfig | null;
+}
+
+export class NomadClientCache {
+  private current: Promise<MountClient> | null = null;
+  private features: Promise<boolean> | null = null;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logger: () => Logger,
+  ) {}
+
+  /** The mount's client; built once, shared by concurrent requests. */
+  get(storage: Storage): Promise<MountClient> {
+    if (this.current === null) {
+      const building = this.build(storage);
+      this.current = building;
+      building.catch(() => {
+        if (this.current === building) this.current = null;
+      });
+    }
+    return this.current;
+  }
+
+  /** A client for an explicit configuration (bootstrap, rotate-root), not cached. */
+  clientFor(access: AccessConfig): NomadClient {
+    return new NomadClient(this.clientConfig(access));
+  }
+
+  /**
+   * Whether the Nomad server supports token ExpirationTTL and ACL roles (≥ 1.4).
+   * Asked once per client; when the agent cannot tell, we assume a current Nomad
+   * (an older one ignores the unknown ExpirationTTL field).
+   */
+  async supportsExpirationAndRoles(storage: Storage): Promise<boolean> {
+    if (this.features === null) {
+      const { client } = await this.get(storage);
+      this.features = client.agentSelf().then(
+        (self) => supportsRolesAndExpiration(self.version),
+        (error: unknown) => {
+          this.logger().debug("could not read the Nomad version; assuming Nomad 1.4 or newer", { error: String(error) });
+          return true;
+        },
+      );
+    }
+    return this.features;
+  }
+
+  async reset(): Promise<void> {
+    const previous = this.current;
+    this.current = null;
+    this.features = null;
+    if (previous !== null) {
+      const built = await previous.catch(() => null);
+      await built?.client.close();
+    }
+  }
+
+  private async build(storage: Storage): Promise<MountClient> {
+    const access = await readAccessConfig(storage);
+    return { client: new NomadClient(this.clientConfig(access)), access };
+  }
+
+  private clientConfig(access: AccessConfig | null): NomadClientConfig {
+    const stored: NomadClientConfig = access === null ? {} : {
+      address: access.address,
+      token: access.token,
+      region: access.region,
+      caCert: access.ca_cert,
+      clientCert: access.client_cert,
+      clientKey: access.client_key,
+    };
+    return {
+      ...mergeNomadConfig(nomadConfigFromEnv(this.env), stored),
+      logger: this.logger(),
+      onCall: (call) => processMetrics.recordNomadCall(call.durationMs, call.failed),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+// config/lease: the mount-wide default TTLs for issued tokens. Parity with the
+// builtin's fields, read shape and help text. Beyond it: an omitted field keeps
+// its stored value (the builtin resets it to 0), and max_ttl < ttl is refused.
+import { z } from "zod";
+import { definePath } from "../../framework/path.ts";
+import type { FieldData } from "../../framework/field-data.ts";
+import { TypeDurationSecond } from "../../framework/field-types.ts";
+import { errorResponse } from "../../framework/response.ts";
+import type { Request, Response, Storage } from "../../framework/logical.ts";
+import { getJSON, putJSON } from "../../framework/storage.ts";
+
+export const CONFIG_LEASE_KEY = "config/lease";
+
+const leaseFields = {
+  ttl: {
+    type: TypeDurationSecond,
+    description: "Duration before which the issued token needs renewal",
+  },
+  max_ttl: {
+    type: TypeDurationSecond,
+    description: "Duration after which the issued token should not be allowed to be renewed",
+  },
+} as const;
+
+export function pathConfigLease() {
+  return definePath({
+    pattern: "config/lease",
+    fields: leaseFields,
+    operations: {
+      read: (request) => pathLeaseRead(request),
+      update: (request, data) => pathLeaseUpdate(request, data),
+      delete: (request) => pathLeaseDelete(request),
+    },
+    displayAttrs: { operationPrefix: "nomad", operationSuffix: "lease-configuration" },
+    helpSynopsis: CONFIG_LEASE_HELP_SYNOPSIS,
+    helpDescription: CONFIG_LEASE_HELP_DESCRIPTION,
+  });
+}
+
+async function pathLeaseRead(request: Request): Promise<Response | null> {
+  const lease = await readLeaseConfig(request.storage);
+  if (lease === null) return null;
+  return { data: { ttl: lease.ttl, max_ttl: lease.max_ttl } };
+}
+
+async function pathLeaseUpdate(request: Request, data: FieldData<typeof leaseFields>): Promise<Response | null> {
+  const lease: LeaseConfig = (await readLeaseConfig(request.storage)) ?? { ttl: 0, max_ttl: 0 };
+  const ttl = data.getOk("ttl");
+  if (ttl.ok) lease.ttl = ttl.value;
+  const maxTtl = data.getOk("max_ttl");
+  if (maxTtl.ok) lease.max_ttl = maxTtl.value;
+  if (lease.ttl > 0 && lease.max_ttl > 0 && lease.max_ttl < lease.ttl) {
+    return errorResponse(`max_ttl (${lease.max_ttl}s) must not be shorter than ttl (${lease.ttl}s)`);
+  }
+  await putJSON(request.storage, CONFIG_LEASE_KEY, lease);
+  return null;
+}
+
+async function pathLeaseDelete(request: Request): Promise<Response | null> {
+  await request.storage.delete(CONFIG_LEASE_KEY);
+  return null;
+}
+
+const leaseConfigSchema = z.object({
+  ttl: z.number().int().nonnegative().default(0),
+  max_ttl: z.number().int().nonnegative().default(0),
+});
+
+/** Stored under config/lease, in seconds. */
+export type LeaseConfig = z.infer<typeof leaseConfigSchema>;
+
+export function readLeaseConfig(storage: Storage): Promise<LeaseConfig | null> {
+  return getJSON(storage, CONFIG_LEASE_KEY, leaseConfigSchema);
+}
+
+const CONFIG_LEASE_HELP_SYNOPSIS = "Configure the lease parameters for generated tokens";
+const CONFIG_LEASE_HELP_DESCRIPTION = `Sets the ttl and max_ttl values for the secrets to be issued by this backend.
+Both ttl and max_ttl take in an integer number of seconds as input as well as
+inputs like "1h". A role's own ttl and max_ttl take precedence over these.`;
