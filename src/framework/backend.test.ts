@@ -289,6 +289,16 @@ describe("warnings", () => {
     ]);
   });
 
+  it("treats keys named like Object.prototype members as unknown parameters", async () => {
+    const data = JSON.parse('{"constructor": 1, "__proto__": {"polluted": true}, "toString": "x"}');
+    const response = await harness.request({ operation: "update", path: "roles/web", data });
+    expect(response?.data?.error).toBeUndefined();
+    expect(response?.warnings).toEqual([
+      "Endpoint ignored these unrecognized parameters: [__proto__ constructor toString]",
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("adds no warnings to a null response", async () => {
     expect(await harness.request({ operation: "delete", path: "roles/web", data: { bogus: 1 } })).toBeNull();
   });

@@ -3,7 +3,7 @@
 // validation, warnings, help and OpenAPI, and lease dispatch.
 import { ErrorCode, PluginError, toPluginError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import { FieldData } from "./field-data.ts";
+import { FieldData, fieldSchemaOf } from "./field-data.ts";
 import { goStringList } from "./go-format.ts";
 import { pathHelpText, rootHelpText } from "./help.ts";
 import {
@@ -179,7 +179,9 @@ export class FrameworkBackend implements LogicalBackend {
     const { path, captures } = routed;
 
     const body = request.data ?? {};
-    const ignored = path.takesArbitraryInput ? [] : Object.keys(body).filter((key) => path.fields[key] === undefined);
+    const ignored = path.takesArbitraryInput
+      ? []
+      : Object.keys(body).filter((key) => fieldSchemaOf(path.fields, key) === undefined);
     const replaced = Object.keys(captures).filter(
       (key) => Object.hasOwn(body, key) && body[key] !== null && body[key] !== undefined,
     );

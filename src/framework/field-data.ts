@@ -54,6 +54,15 @@ export type FieldValue<S> = S extends FieldSchema<infer T> ? T : never;
 
 export type FieldLookup<V> = { ok: true; value: V } | { ok: false; value: undefined };
 
+/**
+ * The schema of `name`, looked up as an own property only: request data
+ * chooses the names, and `constructor` or `__proto__` must not reach
+ * Object.prototype.
+ */
+export function fieldSchemaOf(fields: FieldMap, name: string): FieldSchema | undefined {
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
 function cloneDefault<T>(value: T): T {
   return typeof value === "object" && value !== null ? structuredClone(value) : value;
 }
@@ -105,7 +114,7 @@ export class FieldData<F extends FieldMap = FieldMap> {
    */
   validate(): string | undefined {
     for (const name of Object.keys(this.raw).sort()) {
-      const schema = this.schema[name];
+      const schema = fieldSchemaOf(this.schema, name);
       if (schema === undefined) continue;
       const raw = this.raw[name];
       if (schema.type.nullIsAbsent && (raw === null || raw === undefined)) continue;
@@ -133,6 +142,7 @@ export class FieldData<F extends FieldMap = FieldMap> {
       // reads a field of a request that bypassed validation (renew/revoke).
       throw new PluginError(ErrorCode.BadRequest, conversionError(name, schema, raw, decoded.message));
     }
+    // The schema of `name` is F[K], whose type decodes to FieldValue<F[K]>.
     return { ok: true, value: decoded.value as FieldValue<F[K]> };
   }
 
@@ -154,6 +164,7 @@ export class FieldData<F extends FieldMap = FieldMap> {
       this.defaults.set(name, resolved);
     }
     const value = resolved.present ? cloneDefault(resolved.value) : schema.type.zero();
+    // Defaults were decoded by F[K]'s own type (resolveDefault), as is zero().
     return value as FieldValue<F[K]>;
   }
 
@@ -166,13 +177,13 @@ export class FieldData<F extends FieldMap = FieldMap> {
   redactedRaw(): Record<string, unknown> {
     const copy: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(this.raw)) {
-      copy[name] = this.schema[name]?.sensitive === true ? REDACTED : value;
+      copy[name] = fieldSchemaOf(this.schema, name)?.sensitive === true ? REDACTED : value;
     }
     return copy;
   }
 
   private schemaFor(name: string): FieldSchema {
-    const schema = this.schema[name];
+    const schema = fieldSchemaOf(this.schema, name);
     if (schema === undefined) {
       throw new PluginError(ErrorCode.Internal, `field ${goQuote(name)} is not in the schema`);
     }

@@ -2,6 +2,7 @@
 // text. Rows marked "Go:" repeat a case of the Go SDK's field_data_test.go.
 import { describe, expect, it } from "vitest";
 import {
+  parseDurationSecond,
   type FieldType,
   GO_ZERO_TIME_MS,
   TypeBool,
@@ -540,5 +541,17 @@ describe("canonicalHeaderKey", () => {
     ["a:b", "a:b"],
   ])("%s → %s", (input, canonical) => {
     expect(canonicalHeaderKey(input)).toBe(canonical);
+  });
+});
+
+describe("durations beyond Go's time.Duration", () => {
+  it.each([1e300, "9999999999d", "9999999999999999999", 9.3e9 * 1e9])("rejects %s instead of storing a number no reader can load", (input) => {
+    const parsed = parseDurationSecond(input);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toMatch(/^time: invalid duration /);
+  });
+
+  it("still accepts the largest whole-second duration Go can hold", () => {
+    expect(parseDurationSecond(9_223_372_036)).toEqual({ ok: true, value: 9_223_372_036n * 1_000_000_000n });
   });
 });

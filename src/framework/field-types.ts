@@ -139,7 +139,18 @@ const NANOS_PER_DAY = 86_400n * NANOS_PER_SECOND;
  * truncated first), integer text is seconds, `<int>d` is days, anything else
  * is Go duration syntax.
  */
+/** Go's time.Duration is an int64 of nanoseconds; anything larger overflows. */
+const MAX_DURATION_NANOS = (1n << 63n) - 1n;
+
 export function parseDurationSecond(raw: unknown): Parsed<bigint> {
+  const parsed = parseDurationSecondUnbounded(raw);
+  if (parsed.ok && (parsed.value > MAX_DURATION_NANOS || parsed.value < -MAX_DURATION_NANOS)) {
+    return { ok: false, message: `time: invalid duration ${goQuote(String(raw))}` };
+  }
+  return parsed;
+}
+
+function parseDurationSecondUnbounded(raw: unknown): Parsed<bigint> {
   if (raw === null || raw === undefined) return { ok: true, value: 0n };
   if (typeof raw === "number") {
     if (!Number.isFinite(raw)) return { ok: false, message: "could not parse duration from input" };

@@ -11,6 +11,11 @@
 //     helpSynopsis: "Manage roles.",
 //   });
 //
+// Handlers get (request, data, env): `request.storage` is the mount's storage,
+// `data.get/getOk` the typed fields, `env` the system view, logger and mount
+// config. They return a Response, null (Vault: 404 for reads, 204 otherwise)
+// or errorResponse(...) for bad input (400), and throw PluginError otherwise.
+//
 // Test helpers (in-memory storage, fake system view) live in ./testing.ts.
 
 export { FrameworkBackend, type BackendDefinition, type BackendHooks } from "./backend.ts";
@@ -43,6 +48,7 @@ export {
   TypeString,
   TypeStringSlice,
   TypeTime,
+  GO_ZERO_TIME_MS,
   parseDurationSecond,
 } from "./field-types.ts";
 export {
@@ -83,4 +89,6 @@ export {
 } from "./secret.ts";
 export { decodeJsonEntry, getJSON, jsonStorageEntry, putJSON } from "./storage.ts";
 export type { OpenApiInfo } from "./openapi.ts";
+// logical.ts's lease `Secret` is re-exported as LeaseSecret; `Secret` here is the secret type above.
+export type { Secret as LeaseSecret } from "./logical.ts";
 export * from "./logical.ts";

@@ -9,11 +9,11 @@ import { BackendType, type SpecialPaths } from "./logical.ts";
 import {
   constructOperationId,
   documentPaths,
-  expandPattern,
   hyphenatedToTitleCase,
   type OasDocument,
   specialPathMatch,
 } from "./openapi.ts";
+import { expandPattern } from "./openapi-pattern.ts";
 import { definePath, genericNameRegex, optionalParamRegex } from "./path.ts";
 import { setupTestBackend } from "./testing.ts";
 
@@ -256,9 +256,9 @@ describe("paths and operations", () => {
     });
   });
 
-  it("picks the |-separated suffix of each expansion; a verb without prefix drops the prefix", () => {
-    expect(doc.paths["/creds"]?.get?.operationId).toBe("generate-credentials");
-    expect(doc.paths["/creds/{name}"]?.get?.operationId).toBe("generate-credentials-for-role");
+  it("picks the |-separated suffix of each expansion, with the backend's operation prefix", () => {
+    expect(doc.paths["/creds"]?.get?.operationId).toBe("nomad-generate-credentials");
+    expect(doc.paths["/creds/{name}"]?.get?.operationId).toBe("nomad-generate-credentials-for-role");
   });
 
   it("lists a pattern with no OpenAPI form under its regex, without operations", () => {
@@ -301,6 +301,8 @@ describe("constructOperationId", () => {
     ["role/{name}", 0, { operationPrefix: "nomad" }, "read", { operationVerb: "fetch" }, "", "nomad-fetch"],
     ["a/b", 2, { operationSuffix: "x|y" }, "read", undefined, "p", "p-read-a-b"],
     ["a/b", 1, undefined, "list", undefined, "", "list-a-b"],
+    // As in Go: a verb without a prefix drops the default prefix and the path suffix.
+    ["creds/{name}", 0, { operationVerb: "generate" }, "read", undefined, "nomad", "generate"],
   ])("%s #%i", (path, index, pathAttributes, operation, operationAttributes, prefix, expected) => {
     expect(constructOperationId(path, index, pathAttributes, operation, operationAttributes, prefix)).toBe(expected);
   });

@@ -1,8 +1,7 @@
 // Declarative paths: one pattern, its fields, and a handler per operation.
 import type { Logger } from "../shared/log.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
-import type { FieldData, DisplayAttributes, FieldMap } from "./field-data.ts";
-import { resolveDefault } from "./field-data.ts";
+import { type DisplayAttributes, type FieldData, type FieldMap, resolveDefault } from "./field-data.ts";
 import type { BackendConfig, Operation, Request, Response, SystemView } from "./logical.ts";
 
 /** What every handler can reach besides the request (whose `storage` is the mount's storage). */
