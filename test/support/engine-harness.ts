@@ -22,10 +22,16 @@ export interface EngineHarness {
 }
 
 export async function startEngine(
-  options: { nomad?: NomadFakeOptions; system?: FakeSystemViewOptions; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    nomad?: NomadFakeOptions;
+    system?: FakeSystemViewOptions;
+    /** The Vault process environment; a function gets the fake, e.g. to set NOMAD_ADDR to it. */
+    env?: NodeJS.ProcessEnv | ((nomad: NomadFake) => NodeJS.ProcessEnv);
+  } = {},
 ): Promise<EngineHarness> {
   const nomad = await startNomadFake(options.nomad);
-  const engine = new NomadEngine({ env: options.env ?? {} });
+  const env = typeof options.env === "function" ? options.env(nomad) : (options.env ?? {});
+  const engine = new NomadEngine({ env });
   const mount = await setupTestBackend(engine.backend, options.system);
   const call: EngineHarness["call"] = (operation, path, data = null, extra = {}) =>
     asHttp(operation, () => mount.request({ operation, path, data, ...extra }));

@@ -372,6 +372,28 @@ const cases: ParityCase[] = [
     },
   },
   {
+    name: "creds with no management token anywhere is a 400 that says what to configure",
+    builtin: "differs: the builtin calls 127.0.0.1:4646 without a token and answers 500",
+    run: async () => {
+      await h.call("update", "role/admin", { type: "management" });
+      const out = await h.creds("admin");
+      expect(out.status).toBe(400);
+      expect(out.errors?.[0]).toMatch(/^Nomad access is not configured: write a management token to config\/access/);
+    },
+  },
+  {
+    name: "a region Nomad does not know is a 400 naming config/access, and a malformed one is refused at write",
+    builtin: "differs: the builtin has no region setting",
+    run: async () => {
+      expect((await h.configure({ region: "mars base" })).errors?.[0]).toMatch(/^region must be a Nomad region name/);
+      await h.configure({ region: "mars" });
+      await h.call("update", "role/admin", { type: "management" });
+      const out = await h.creds("admin");
+      expect(out.status).toBe(400);
+      expect(out.errors?.[0]).toMatch(/Nomad does not know the region "mars" set in config\/access/);
+    },
+  },
+  {
     name: "revoke of a lease without an accessor fails with the builtin's message",
     builtin: "same",
     run: async () => {

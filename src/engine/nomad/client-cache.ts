@@ -16,6 +16,8 @@ import { readAccessConfig, type AccessConfig } from "./path-config-access.ts";
 export interface MountClient {
   client: NomadClient;
   access: AccessConfig | null;
+  /** A management token is known (stored, or NOMAD_TOKEN); without one no token can be minted. */
+  hasToken: boolean;
 }
 
 export class NomadClientCache {
@@ -75,7 +77,8 @@ export class NomadClientCache {
 
   private async build(storage: Storage): Promise<MountClient> {
     const access = await readAccessConfig(storage);
-    return { client: new NomadClient(this.clientConfig(access)), access };
+    const config = this.clientConfig(access);
+    return { client: new NomadClient(config), access, hasToken: (config.token ?? "") !== "" };
   }
 
   private clientConfig(access: AccessConfig | null): NomadClientConfig {

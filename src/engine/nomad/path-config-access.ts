@@ -129,6 +129,9 @@ async function pathConfigAccessWrite(
       `max_token_name_length must be 0 (Nomad's limit of ${NOMAD_MAX_TOKEN_NAME_BYTES}) or between ${MIN_TOKEN_NAME_LENGTH} and ${NOMAD_MAX_TOKEN_NAME_BYTES}, got ${nameLength}`,
     );
   }
+  if (access.region !== "" && !/^[A-Za-z0-9_.-]{1,128}$/.test(access.region)) {
+    problems.push("region must be a Nomad region name (letters, digits, '_', '.', '-')");
+  }
   if (access.token_min_expiration_ttl < 1) problems.push("token_min_expiration_ttl must be at least 1s");
   if (access.token_max_expiration_ttl < access.token_min_expiration_ttl) {
     problems.push("token_max_expiration_ttl must not be shorter than token_min_expiration_ttl");

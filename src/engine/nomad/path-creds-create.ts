@@ -50,8 +50,9 @@ async function pathTokenRead(
   const role = await readRole(request.storage, roleName);
   if (role === null) return errorResponse(`role "${roleName}" not found`);
 
-  const [{ client, access }, lease, supportsExpiration, defaultTtl, maxTtl] = await Promise.all([
-    engine.clients.get(request.storage),
+  const { client, access, hasToken } = await engine.clients.get(request.storage);
+  if (!hasToken) return errorResponse(NOT_CONFIGURED);
+  const [lease, supportsExpiration, defaultTtl, maxTtl] = await Promise.all([
     readLeaseConfig(request.storage),
     engine.clients.supportsExpirationAndRoles(request.storage),
     env.system.defaultLeaseTtl(),
@@ -82,6 +83,9 @@ async function pathTokenRead(
   } catch (error) {
     // Nomad's 400s are about what the role asks for (an unknown ACL role, say): the caller can fix them.
     if (PluginError.is(error, ErrorCode.NomadApi) && error.httpStatus === 400) return errorResponse(error.message);
+    if (PluginError.is(error, ErrorCode.NomadApi) && /No path to region/.test(error.message)) {
+      return errorResponse(`Nomad does not know the region "${access?.region ?? ""}" set in config/access: ${error.message}`);
+    }
     if (nomadFailureDetail(error)?.mayHaveTakenEffect) await removeOrphan(client, name, env);
     throw error;
   }
@@ -118,6 +122,9 @@ async function removeOrphan(client: NomadClient, name: string, env: HandlerEnv):
     });
   }
 }
+
+export const NOT_CONFIGURED =
+  "Nomad access is not configured: write a management token to config/access (or set NOMAD_TOKEN for the Vault server)";
 
 const CREDS_HELP_SYNOPSIS = "Generate a Nomad token from a specific Vault role.";
 const CREDS_HELP_DESCRIPTION = `Each read of this path generates a Nomad token for the named role. A new token
