@@ -13,6 +13,9 @@ import { build } from "esbuild";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
 const name = "vault-plugin-secrets-nomad";
+const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+/** The runtime reads the same value (src/runtime-limits.ts). */
+const DEFAULT_MAX_HEAP_MB = packageJson.config.defaultMaxHeapMb;
 const require = createRequire(import.meta.url);
 
 // The Node that runs this script is the pinned one (npm puts node_modules/.bin
@@ -49,8 +52,12 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
-    // Vault hands plugins its whole environment: never let NODE_OPTIONS in.
-    execArgvExtension: "none",
+    execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`],
+    // Vault hands plugins its whole environment, so NODE_OPTIONS must never
+    // apply ("cli" ignores it). "cli" honours --node-options on the command
+    // line, which only the catalog entry (the operator) or our own heap re-exec
+    // can pass.
+    execArgvExtension: "cli",
   }),
 );
 execFileSync(nodeBinary, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });

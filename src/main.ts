@@ -7,6 +7,7 @@ import { processMetrics } from "./shared/metrics.ts";
 import { serveVault } from "./vault/serve.ts";
 import { nomadBackendFactory } from "./engine/nomad/backend.ts";
 import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
+import { applyHeapCap, heapLimitMb, warnIfMlockRequested } from "./runtime-limits.ts";
 
 /**
  * Vault hands its whole environment to plugins. NODE_OPTIONS is already ignored
@@ -49,8 +50,11 @@ function answerCommandLine(argv: readonly string[]): boolean {
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (answerCommandLine(argv)) return 0;
   for (const name of IGNORED_RUNTIME_ENV) delete process.env[name];
+  applyHeapCap(env, argv, (message) => process.stderr.write(`${PLUGIN_NAME}: ${message}\n`));
 
   const logger = stderrLogger(parseLogLevel(env[LOG_LEVEL_ENV]));
+  warnIfMlockRequested(env, logger);
+  logger.debug("plugin starting", { version: PLUGIN_VERSION, heap_limit_mb: heapLimitMb() });
   routeGrpcLogs(logger);
   process.on("SIGINT", () => logger.debug("ignoring SIGINT; the host stops plugins through the controller"));
 

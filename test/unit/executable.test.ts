@@ -1,0 +1,112 @@
+// The built executable as a person or a host meets it: the CLI answers, the
+// cookie check, fail-closed TLS, stdout carrying only the handshake line, the
+// host's NODE_OPTIONS ignored, the heap cap and the mlock warning.
+// Needs `npm run build` first (the README's first command).
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { makeHostCertificate, PLUGIN_COOKIE } from "../../scripts/lib/host-cert.mjs";
+import { NOT_A_PLUGIN_MESSAGE } from "../../src/host/handshake.ts";
+import { PLUGIN_VERSION } from "../../src/version.ts";
+
+const binary = path.resolve(import.meta.dirname, "..", "..", "dist", "vault-plugin-secrets-nomad");
+if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`npm run build\` first`);
+
+const hostCert = makeHostCertificate().certPem;
+const BASE_ENV = { PATH: process.env.PATH ?? "", ...PLUGIN_COOKIE, PLUGIN_PROTOCOL_VERSIONS: "5" };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the plugin like a host, waits for the handshake (or exit), then stops it with SIGTERM. */
+function runAsHost(env: Record<string, string>, args: string[] = []): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      if (stdout.includes("\n")) setTimeout(() => child.kill("SIGTERM"), 200);
+    });
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const logLines = (stderr: string) =>
+  stderr
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe("the executable for a person at a terminal", () => {
+  it("prints go-plugin's message and exits 1 without the host's cookie", () => {
+    const run = spawnSync(binary, [], { env: { PATH: BASE_ENV.PATH }, encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(NOT_A_PLUGIN_MESSAGE);
+    expect(run.stdout).toBe("");
+  });
+
+  it("answers --version and --help", () => {
+    expect(spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout).toBe(`vault-plugin-secrets-nomad ${PLUGIN_VERSION}\n`);
+    const help = spawnSync(binary, ["--help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("vault plugin register -sha256=");
+  });
+});
+
+describe("the executable started by a host", () => {
+  it("writes exactly one line, the handshake, to stdout, and exits cleanly on SIGTERM", async () => {
+    const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, NOMAD_PLUGIN_LOG_LEVEL: "trace" });
+    expect(run.stdout).toMatch(/^1\|5\|unix\|\/[^|]+\|grpc\|[A-Za-z0-9+/]{100,}\n$/);
+    expect(run.code).toBe(0);
+    for (const entry of logLines(run.stderr)) expect(entry["@timestamp"]).toMatch(/\.\d{6}Z$/);
+  });
+
+  it("ignores the host's NODE_OPTIONS", async () => {
+    const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, NODE_OPTIONS: "--require /nonexistent.js" });
+    expect(run.stdout).toMatch(/^1\|5\|unix\|/);
+  });
+
+  it.each([
+    ["missing", { VAULT_PLUGIN_AUTOMTLS_ENABLED: "true" }, /PLUGIN_CLIENT_CERT is not set: refusing to serve without mutual TLS/],
+    ["unparsable", { PLUGIN_CLIENT_CERT: "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n" }, /not a parsable PEM certificate/],
+    ["absent with no other TLS material", {}, /refusing to serve in plaintext/],
+  ])("fails closed when the host certificate is %s", async (_case, extra, message) => {
+    const run = await runAsHost({ ...BASE_ENV, ...extra });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(message);
+  });
+
+  it("applies a heap cap from the catalog env, and the default without one", async () => {
+    const limit = async (extra: Record<string, string>) => {
+      const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, NOMAD_PLUGIN_LOG_LEVEL: "debug", ...extra });
+      const start = logLines(run.stderr).find((entry) => entry["@message"] === "plugin starting");
+      return start?.heap_limit_mb as number;
+    };
+    const byDefault = await limit({});
+    const capped = await limit({ NOMAD_PLUGIN_MAX_HEAP_MB: "96" });
+    const ignoredFromNodeOptions = await limit({ NODE_OPTIONS: "--max-old-space-size=4096" });
+    expect(capped).toBeLessThan(byDefault);
+    expect(ignoredFromNodeOptions).toBe(byDefault);
+    expect(byDefault).toBeLessThan(1024);
+  });
+
+  it("warns once, clearly, when the host asks for mlock", async () => {
+    const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, VAULT_PLUGIN_MLOCK_ENABLED: "true" });
+    const warnings = logLines(run.stderr).filter((entry) => String(entry["@message"]).includes("mlock"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.["@level"]).toBe("warn");
+    expect(warnings[0]?.["@message"]).toMatch(/cannot.*Disable swap/);
+  });
+});
