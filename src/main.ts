@@ -5,7 +5,6 @@ import { LOG_LEVEL_ENV, parseLogLevel, stderrLogger, type Logger } from "./share
 import { toPluginError } from "./shared/errors.ts";
 import { processMetrics } from "./shared/metrics.ts";
 import { serveVault } from "./vault/serve.ts";
-import { nomadBackendFactory } from "./engine/nomad/backend.ts";
 import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
 import { applyHeapCap, heapLimitMb, warnIfMlockRequested } from "./runtime-limits.ts";
 
@@ -62,7 +61,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     env,
     args: argv,
     logger,
-    factory: nomadBackendFactory,
+    // Loaded after the handshake (undici and zod cost ~80 ms to load; see README).
+    loadFactory: async () => (await import("./engine/nomad/backend.ts")).nomadBackendFactory,
     pluginVersion: PLUGIN_VERSION,
     // The one line stdout ever carries: go-plugin's handshake.
     writeHandshake: (handshake) => process.stdout.write(handshake),

@@ -29,7 +29,12 @@ interface MountInstance {
 }
 
 export interface VaultBackendServerOptions {
-  factory: BackendFactory;
+  /**
+   * Loads the backend's code. Called once, right after the handshake, so the
+   * engine (and its dependencies) load while the host is still connecting;
+   * the first call that needs a backend waits for it.
+   */
+  loadFactory: () => Promise<BackendFactory>;
   logger: Logger;
   pluginVersion: string;
   /** Legacy two-phase flow's first run: plaintext, no broker, no requests. */
@@ -38,14 +43,17 @@ export interface VaultBackendServerOptions {
 
 export class VaultBackendServer {
   private readonly instances = new Map<string, MountInstance>();
-  /** Answers Type and SpecialPaths, which are static, even before Setup. */
-  private readonly prototype: LogicalBackend;
+  private loading: Promise<{ factory: BackendFactory; prototype: LogicalBackend }> | null = null;
 
   constructor(
     private readonly options: VaultBackendServerOptions,
     private readonly broker: Broker,
-  ) {
-    this.prototype = options.factory();
+  ) {}
+
+  /** The factory, and an instance that answers Type and SpecialPaths (static) even before Setup. */
+  load(): Promise<{ factory: BackendFactory; prototype: LogicalBackend }> {
+    this.loading ??= this.options.loadFactory().then((factory) => ({ factory, prototype: factory() }));
+    return this.loading;
   }
 
   get mountCount(): number {
@@ -85,7 +93,7 @@ export class VaultBackendServer {
             storage = new GrpcStorage(channel);
             system = new GrpcSystemView(channel);
           }
-          const backend = this.options.factory();
+          const backend = (await this.load()).factory();
           try {
             await backend.setup({
               storage,
@@ -104,11 +112,11 @@ export class VaultBackendServer {
         });
       },
       type: (call, callback) => {
-        void this.guard(callback, async () => ({ type: this.lookupOrPrototype(call.metadata).type() }));
+        void this.guard(callback, async () => ({ type: (await this.lookupOrPrototype(call.metadata)).type() }));
       },
       specialPaths: (call, callback) => {
         void this.guard(callback, async () => ({
-          paths: specialPathsToPb(this.lookupOrPrototype(call.metadata).specialPaths()),
+          paths: specialPathsToPb((await this.lookupOrPrototype(call.metadata)).specialPaths()),
         }));
       },
       initialize: (call, callback) => {
@@ -178,8 +186,8 @@ export class VaultBackendServer {
     return instance;
   }
 
-  private lookupOrPrototype(metadata: grpc.Metadata): LogicalBackend {
-    return this.instances.get(multiplexId(metadata))?.backend ?? this.prototype;
+  private async lookupOrPrototype(metadata: grpc.Metadata): Promise<LogicalBackend> {
+    return this.instances.get(multiplexId(metadata))?.backend ?? (await this.load()).prototype;
   }
 
   private async cleanupInstance(id: string): Promise<void> {

@@ -6,7 +6,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
-import { Agent, request } from "undici";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { toPem } from "../host/cert.ts";
 
@@ -111,6 +110,8 @@ export async function unwrapPluginTls(token: string, flags: VaultApiTlsFlags, ti
   } catch (error) {
     throw new PluginError(ErrorCode.Tls, `could not read -client-cert/-client-key: ${(error as Error).message}`, { cause: error });
   }
+  // Only the legacy flow needs an HTTP client before the engine loads.
+  const { Agent, request } = await import("undici");
   const dispatcher = new Agent({
     connect: {
       ca: readCaBundle(flags),

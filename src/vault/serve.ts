@@ -24,7 +24,8 @@ export interface ServeVaultOptions {
   /** Catalog `args`: the legacy flow reads Vault API TLS flags from them. */
   args: readonly string[];
   logger: Logger;
-  factory: BackendFactory;
+  /** See VaultBackendServerOptions.loadFactory. */
+  loadFactory: () => Promise<BackendFactory>;
   pluginVersion: string;
   writeHandshake(line: string): void;
   writeStderr(text: string): void;
@@ -80,7 +81,7 @@ export async function serveVault(options: ServeVaultOptions): Promise<ServeOutco
     security,
     registerServices: (grpcServer: grpc.Server, broker) => {
       backends = new VaultBackendServer(
-        { factory: options.factory, logger, pluginVersion: options.pluginVersion, metadataMode: isMetadataMode(env) },
+        { loadFactory: options.loadFactory, logger, pluginVersion: options.pluginVersion, metadataMode: isMetadataMode(env) },
         broker,
       );
       backends.register(grpcServer);
@@ -91,5 +92,8 @@ export async function serveVault(options: ServeVaultOptions): Promise<ServeOutco
     writeHandshake: options.writeHandshake,
   });
   if (backends === null) throw new PluginError(ErrorCode.Internal, "backend services were not registered");
-  return { kind: "serving", server, backends };
+  const registered: VaultBackendServer = backends;
+  // Load the engine while the host connects; a failure surfaces on the first call that needs it.
+  registered.load().catch((error: unknown) => logger.error("could not load the backend", { error: String(error) }));
+  return { kind: "serving", server, backends: registered };
 }
