@@ -338,6 +338,7 @@ const cases: ParityCase[] = [
       expect(Object.keys(rotated.data ?? {})).toEqual(["accessor_id"]);
       const replacement = h.nomad.token(rotated.data?.accessor_id as string);
       expect(replacement?.Type).toBe("management");
+      expect(replacement?.Name).toMatch(/^Vault Nomad secrets engine management token [0-9a-z]{10}$/);
       expect(h.nomad.tokens().some((token) => token.SecretID === old)).toBe(false);
       expect(JSON.stringify(rotated)).not.toContain(replacement?.SecretID);
       await h.call("update", "role/admin", { type: "management" });

@@ -6,7 +6,7 @@ import { errorResponse } from "../../framework/response.ts";
 import type { Request, Response } from "../../framework/logical.ts";
 import type { NomadEngine } from "./backend.ts";
 import { readAccessConfig, writeAccessConfig } from "./path-config-access.ts";
-import { tokenName } from "./token-name.ts";
+import { customAlphabet } from "nanoid";
 
 export function pathConfigRotateRoot(engine: NomadEngine) {
   return definePath({
@@ -36,7 +36,7 @@ async function pathRotateRootUpdate(engine: NomadEngine, request: Request, env: 
     if (self.Type !== "management") return errorResponse("the stored token is not a management token; it cannot be rotated");
     oldAccessor = self.AccessorID;
     replacement = await current.createToken({
-      name: tokenName("root", "rotated", 0),
+      name: rotatedTokenName(),
       type: "management",
       global: self.Global,
     });
@@ -58,6 +58,13 @@ async function pathRotateRootUpdate(engine: NomadEngine, request: Request, env: 
     );
   }
   return { data: { accessor_id: replacement.AccessorID }, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+const rotationSuffix = customAlphabet("0123456789abcdefghijklmnopqrstuvwxyz", 10);
+
+/** Not `vault-…`: that prefix marks leased tokens, which revoke and cleanup look for. */
+export function rotatedTokenName(): string {
+  return `Vault Nomad secrets engine management token ${rotationSuffix()}`;
 }
 
 const ROTATE_ROOT_HELP_SYNOPSIS = "Rotate the Nomad management token the engine uses.";
