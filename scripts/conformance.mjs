@@ -15,8 +15,14 @@ const runs = [
   ["Vault SDK", ["test", "-count=1", "./..."]],
   ["OpenBao SDK", ["test", "-count=1", "-tags", "openbao", "./..."]],
 ];
+// Both SDK runs always happen, so one failure never hides the other's result.
+const failed = [];
 for (const [title, args] of runs) {
   process.stderr.write(`--- conformance: ${title}: go ${args.join(" ")}\n`);
   const result = spawnSync("go", args, { cwd: dir, env, stdio: "inherit" });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+  if (result.status !== 0) failed.push(title);
+}
+if (failed.length > 0) {
+  process.stderr.write(`--- conformance FAILED: ${failed.join(", ")}\n`);
+  process.exit(1);
 }

@@ -92,6 +92,8 @@ export interface Request {
   clientTokenAccessor: string;
   /** The mount's storage for this request. */
   storage: Storage;
+  /** Aborted when the host gives up on the request (client gone, deadline, plugin stopping). */
+  signal?: AbortSignal;
 }
 
 export interface Response {

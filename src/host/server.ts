@@ -27,6 +27,9 @@ export interface RunningPluginServer {
   stop(reason: string): Promise<void>;
 }
 
+/** The host kills a plugin 2 s after Shutdown; clean-up gets part of that, never more. */
+const STOP_GRACE_MS = 1_000;
+
 const SERVER_OPTIONS: grpc.ServerOptions = {
   // Vault sends and accepts messages up to math.MaxInt32; grpc-js defaults to 4 MiB.
   "grpc.max_receive_message_length": -1,
@@ -51,11 +54,18 @@ export async function startPluginServer(options: PluginServerOptions): Promise<R
       logger.debug("plugin server stopping", { reason });
       stdio.closeAll();
       broker.close();
-      try {
-        await options.onStop();
-      } catch (error) {
-        logger.warn("clean-up before stopping failed", { error: String(error) });
-      }
+      const cleanedUp = options.onStop().then(
+        () => true,
+        (error: unknown) => {
+          logger.warn("clean-up before stopping failed", { error: String(error) });
+          return true;
+        },
+      );
+      const inTime = await Promise.race([
+        cleanedUp,
+        new Promise<false>((resolve) => setTimeout(resolve, STOP_GRACE_MS, false).unref()),
+      ]);
+      if (!inTime) logger.warn("clean-up did not finish in time; stopping anyway", { grace_ms: STOP_GRACE_MS });
       server.forceShutdown();
       removeSocket(socket);
       resolveStopped(reason);

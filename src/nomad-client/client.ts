@@ -41,6 +41,8 @@ import {
 import { validateAccessConfig, validateNomadAddress } from "./validate.ts";
 
 export interface CreateTokenRequest {
+  /** Aborts the call when whoever asked for the token stops waiting. */
+  signal?: AbortSignal;
   name: string;
   type: NomadTokenType;
   policies?: readonly string[];
@@ -73,6 +75,8 @@ interface CallSpec {
   visibleUuids?: readonly string[];
   /** Extra strings to mask in messages (e.g. a chosen bootstrap secret). */
   secrets?: readonly string[];
+  /** The caller gave up; the call is aborted. */
+  signal?: AbortSignal;
 }
 
 interface NomadAnswer {
@@ -90,6 +94,9 @@ export class NomadClient {
   private readonly basePath: string;
   private readonly baseHeaders: Record<string, string>;
   private closed = false;
+
+  /** Aborts every in-flight call once close() runs out of patience. */
+  private readonly stopping = new AbortController();
 
   constructor(config: NomadClientConfig = {}) {
     this.config = resolveNomadClientConfig(config);
@@ -112,11 +119,22 @@ export class NomadClient {
     });
   }
 
-  /** Releases sockets; calls after this fail. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * Releases sockets; calls after this fail. In-flight calls may finish for
+   * `graceMs`; after that they are aborted, so a stopping plugin never waits
+   * out Nomad's timeout. Safe to call twice.
+   */
+  async close(graceMs: number = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.close();
+    const drained = this.pool.close().then(() => true);
+    const inTime = Number.isFinite(graceMs)
+      ? await Promise.race([drained, new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref())])
+      : await drained;
+    if (!inTime) {
+      this.stopping.abort();
+      await this.pool.destroy().catch(() => undefined);
+    }
   }
 
   /** PUT /v1/acl/token. Never retried once it may have reached Nomad. */
@@ -134,7 +152,14 @@ export class NomadClient {
       // A Go duration string; Nomad also takes nanoseconds, which overflow doubles sooner.
       body.ExpirationTTL = `${request.expirationTTLSeconds}s`;
     }
-    const spec: CallSpec = { method: "PUT", path: "/v1/acl/token", route: "/v1/acl/token", body, idempotent: false };
+    const spec: CallSpec = {
+      method: "PUT",
+      path: "/v1/acl/token",
+      route: "/v1/acl/token",
+      body,
+      idempotent: false,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    };
     return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
   }
 
@@ -278,6 +303,7 @@ export class NomadClient {
 
     for (let attempt = 1; ; attempt++) {
       const deadline = AbortSignal.timeout(requestTimeoutMs);
+      const signals = [deadline, this.stopping.signal, ...(spec.signal === undefined ? [] : [spec.signal])];
       const started = Date.now();
       let answer: NomadAnswer & { retryAfterMs: number | undefined };
       try {
@@ -286,7 +312,7 @@ export class NomadClient {
           path: this.requestPath(spec.path),
           headers,
           body: body ?? null,
-          signal: deadline,
+          signal: AbortSignal.any(signals),
         });
         const text = await response.body.text();
         answer = {
@@ -297,14 +323,17 @@ export class NomadClient {
         };
       } catch (error) {
         const timedOut = deadline.aborted;
-        const code = timedOut ? undefined : transportErrorCode(error);
+        const cancelled = !timedOut && (this.stopping.signal.aborted || spec.signal?.aborted === true);
+        const code = timedOut || cancelled ? undefined : transportErrorCode(error);
         const kind = classifyTransportError(code);
-        const reason = timedOut
+        const reason = cancelled
+          ? `${spec.method} ${spec.path} was cancelled (${this.stopping.signal.aborted ? "the plugin is stopping" : "the caller stopped waiting"})`
+          : timedOut
           ? `${spec.method} ${spec.path} got no answer within ${requestTimeoutMs}ms`
           : kind === "tls"
             ? `TLS handshake failed: ${transportErrorText(error)}`
             : transportErrorText(error);
-        if (!timedOut && shouldRetryTransportError(kind, spec.idempotent) && attempt < retry.maxAttempts) {
+        if (!timedOut && !cancelled && shouldRetryTransportError(kind, spec.idempotent) && attempt < retry.maxAttempts) {
           await this.backoff(spec, attempt, reason);
           continue;
         }

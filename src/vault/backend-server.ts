@@ -134,8 +134,10 @@ export class VaultBackendServer {
         void this.guard(callback, async () => {
           const instance = this.lookup(call.metadata, true);
           if (call.request.request === undefined) throw new PluginError(ErrorCode.InvalidRequest, "request is missing");
+          const cancelled = new AbortController();
+          call.on("cancelled", () => cancelled.abort());
           try {
-            const request = requestFromPb(call.request.request, instance.storage);
+            const request = { ...requestFromPb(call.request.request, instance.storage), signal: cancelled.signal };
             const response = await instance.backend.handleRequest(request);
             processMetrics.recordRequest(false);
             return { response: responseToPb(response) };

@@ -134,7 +134,12 @@ export async function unwrapPluginTls(token: string, flags: VaultApiTlsFlags, ti
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      const raw = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      // Node's own hint (--use-system-ca) cannot apply to this executable; the catalog args can.
+      const untrusted = /certificate|self[- ]signed|CERT_/i.test(raw);
+      const reason = `${raw.replace(/;?\s*if the root CA is installed locally, try running Node\.js with --use-system-ca\.?/i, "")}${
+        untrusted ? "; pass -ca-cert=<file> or -ca-path=<dir> (or -tls-skip-verify for tests) in the plugin's catalog args" : ""
+      }`;
       throw new PluginError(
         ErrorCode.Tls,
         `could not reach Vault at ${addr} to unwrap the plugin's TLS certificate: ${reason} (api_addr must be reachable from the plugin)`,

@@ -11,6 +11,9 @@ import { pathCredsCreate } from "./path-creds-create.ts";
 import { pathListRoles, pathRoles } from "./path-roles.ts";
 import { secretToken } from "./secret-token.ts";
 
+/** Inside the host's 2 s window between Shutdown and kill. */
+const CLEANUP_GRACE_MS = 500;
+
 export interface NomadEngineOptions {
   /** The Vault process environment (NOMAD_ADDR, NOMAD_TOKEN… fallbacks). */
   env: NodeJS.ProcessEnv;
@@ -45,7 +48,8 @@ export class NomadEngine {
         if (key === CONFIG_ACCESS_KEY) await this.clients.reset();
       },
       clean: async () => {
-        await this.clients.reset();
+        // Unmount, reload or seal: in-flight Nomad calls get a moment, then are aborted.
+        await this.clients.reset(CLEANUP_GRACE_MS);
       },
     });
   }

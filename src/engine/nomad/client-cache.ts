@@ -65,14 +65,21 @@ export class NomadClientCache {
     return this.features;
   }
 
-  async reset(): Promise<void> {
+  /**
+   * Drops the cached client. The old one keeps serving calls already in flight:
+   * it closes in the background after they finish (a config write never waits
+   * on them). Pass `graceMs` to wait at most that long and abort what is left.
+   */
+  async reset(graceMs?: number): Promise<void> {
     const previous = this.current;
     this.current = null;
     this.features = null;
-    if (previous !== null) {
-      const built = await previous.catch(() => null);
-      await built?.client.close();
-    }
+    if (previous === null) return;
+    const closing = previous.then(
+      (built) => built.client.close(graceMs),
+      () => undefined,
+    );
+    if (graceMs !== undefined) await closing;
   }
 
   private async build(storage: Storage): Promise<MountClient> {

@@ -73,6 +73,7 @@ async function pathTokenRead(
   let token;
   try {
     token = await client.createToken({
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
       name,
       type: role.type === "management" ? "management" : "client",
       policies: role.policies,
