@@ -21,6 +21,8 @@ import (
 	// Linked anyway through go-plugin; named here so the comparison never
 	// depends on that.
 	_ "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/nomad-plugin/conformance/hostkit"
 )
 
 type descDiff struct {
@@ -41,7 +43,7 @@ func (d *descDiff) note(format string, args ...interface{}) {
 // difference; OpenBao is a documented subset of it (fewer fields in
 // Paths/Request/Response, no Events/Observations), so there it is a note.
 func (d *descDiff) absent(format string, args ...interface{}) {
-	if absentIsDifference {
+	if hostkit.AbsentIsDifference {
 		d.diff(format, args...)
 	} else {
 		d.note(format, args...)
@@ -49,7 +51,7 @@ func (d *descDiff) absent(format string, args ...interface{}) {
 }
 
 func TestDescriptorsMatchSDK(t *testing.T) {
-	path := descriptorPath()
+	path := hostkit.DescriptorPath()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("reading our descriptor set (run `npm run gen`, or set PLUGIN_DESCRIPTORS): %v", err)
@@ -80,14 +82,14 @@ func TestDescriptorsMatchSDK(t *testing.T) {
 	if compared == 0 {
 		t.Fatalf("%s declares no files besides google.protobuf", path)
 	}
-	t.Logf("compared %d of our .proto files against the %s build", compared, sdkName)
+	t.Logf("compared %d of our .proto files against the %s build", compared, hostkit.SDKName)
 	for _, n := range d.notes {
 		t.Logf("note: %s", n)
 	}
 	if len(d.diffs) > 0 {
 		sort.Strings(d.diffs)
 		t.Errorf("%d difference(s) between %s and the %s build's registered descriptors:\n  %s",
-			len(d.diffs), path, sdkName, strings.Join(d.diffs, "\n  "))
+			len(d.diffs), path, hostkit.SDKName, strings.Join(d.diffs, "\n  "))
 	}
 }
 
@@ -107,7 +109,7 @@ func compareMessages(d *descDiff, msgs protoreflect.MessageDescriptors) {
 
 		desc := lookup(m.FullName())
 		if desc == nil {
-			d.absent("message %s: not registered in the %s build", m.FullName(), sdkName)
+			d.absent("message %s: not registered in the %s build", m.FullName(), hostkit.SDKName)
 			continue
 		}
 		sdk, ok := desc.(protoreflect.MessageDescriptor)
@@ -140,7 +142,7 @@ func compareField(d *descDiff, m protoreflect.MessageDescriptor, f protoreflect.
 		if byName := sdk.Fields().ByName(f.Name()); byName != nil {
 			d.diff("%s: the SDK has this field as #%d", where, byName.Number())
 		} else {
-			d.absent("%s: no field with this number in the %s build", where, sdkName)
+			d.absent("%s: no field with this number in the %s build", where, hostkit.SDKName)
 		}
 		return
 	}
@@ -172,7 +174,7 @@ func compareEnums(d *descDiff, enums protoreflect.EnumDescriptors) {
 		e := enums.Get(i)
 		desc := lookup(e.FullName())
 		if desc == nil {
-			d.absent("enum %s: not registered in the %s build", e.FullName(), sdkName)
+			d.absent("enum %s: not registered in the %s build", e.FullName(), hostkit.SDKName)
 			continue
 		}
 		sdk, ok := desc.(protoreflect.EnumDescriptor)
@@ -196,7 +198,7 @@ func compareEnums(d *descDiff, enums protoreflect.EnumDescriptors) {
 func compareService(d *descDiff, s protoreflect.ServiceDescriptor) {
 	desc := lookup(s.FullName())
 	if desc == nil {
-		d.absent("service %s: not registered in the %s build", s.FullName(), sdkName)
+		d.absent("service %s: not registered in the %s build", s.FullName(), hostkit.SDKName)
 		return
 	}
 	sdk, ok := desc.(protoreflect.ServiceDescriptor)
@@ -209,7 +211,7 @@ func compareService(d *descDiff, s protoreflect.ServiceDescriptor) {
 		sm := sdk.Methods().ByName(m.Name())
 		where := fmt.Sprintf("/%s/%s", s.FullName(), m.Name())
 		if sm == nil {
-			d.absent("%s: no such method in the %s build", where, sdkName)
+			d.absent("%s: no such method in the %s build", where, hostkit.SDKName)
 			continue
 		}
 		if m.Input().FullName() != sm.Input().FullName() {

@@ -218,9 +218,10 @@ func parseHandshake(t *testing.T, line string) handshake {
 	return handshake{network: f[2], addr: f[3], cert: cert}
 }
 
-// probe dials the plugin's listener with crypto/tls like the host, sends the
-// HTTP/2 preface and waits for the server's SETTINGS frame.
-func probe(h handshake, clientCerts []tls.Certificate) error {
+// probe dials the plugin's listener with crypto/tls like the host (offering
+// the given ALPN protocols), sends the HTTP/2 preface and waits up to 5 s
+// for the server's SETTINGS frame.
+func probe(h handshake, clientCerts []tls.Certificate, alpn []string) error {
 	conn, err := net.DialTimeout(h.network, h.addr, 5*time.Second)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
@@ -233,13 +234,13 @@ func probe(h handshake, clientCerts []tls.Certificate) error {
 		Certificates: clientCerts,
 		RootCAs:      roots,
 		ServerName:   "localhost",
-		NextProtos:   []string{"h2"},
+		NextProtos:   alpn,
 		MinVersion:   tls.VersionTLS12,
 	})
 	if err := tc.Handshake(); err != nil {
 		return fmt.Errorf("TLS handshake: %w", err)
 	}
-	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" && contains(alpn, "h2") {
 		return fmt.Errorf("negotiated ALPN %q, want h2", p)
 	}
 	preface := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0) // + empty SETTINGS
@@ -251,6 +252,12 @@ func probe(h handshake, clientCerts []tls.Certificate) error {
 		return fmt.Errorf("first read: %w", err)
 	}
 	if hdr[3] != 4 {
+		if string(hdr[:4]) == "HTTP" { // an HTTP/1.x answer, e.g. Node's "HTTP/1.0 403 Forbidden"
+			rest := make([]byte, 200)
+			n, _ := io.ReadAtLeast(tc, rest, 1)
+			line := strings.SplitN(string(hdr[:])+string(rest[:n]), "\r\n", 2)[0]
+			return fmt.Errorf("answered in HTTP/1.x instead of HTTP/2: %q", line)
+		}
 		return fmt.Errorf("first HTTP/2 frame has type %d, want SETTINGS (4)", hdr[3])
 	}
 	return nil
@@ -269,26 +276,34 @@ func TestAutoMTLSListener(t *testing.T) {
 		t.FailNow()
 	}
 
+	h2 := []string{"h2"}
 	cases := []struct {
 		name   string
 		certs  []tls.Certificate
+		alpn   []string
 		accept bool
 	}{
-		{"no client certificate", nil, false},
-		{"self-signed certificate of the same shape, not PLUGIN_CLIENT_CERT", []tls.Certificate{otherCert}, false},
+		{"no client certificate", nil, h2, false},
+		{"self-signed certificate of the same shape, not PLUGIN_CLIENT_CERT", []tls.Certificate{otherCert}, h2, false},
+		// The right certificate is not enough: gRPC is HTTP/2 negotiated by
+		// ALPN (grpc-go ≥ 1.67 insists on it), so a client that does not
+		// offer h2 must not get an HTTP/2 answer.
+		{"PLUGIN_CLIENT_CERT certificate without ALPN", []tls.Certificate{hostCert}, nil, false},
+		{"PLUGIN_CLIENT_CERT certificate with ALPN http/1.1 only", []tls.Certificate{hostCert}, []string{"http/1.1"}, false},
 		// Last, so it also proves the refusals did not take the listener down.
-		{"PLUGIN_CLIENT_CERT certificate with ALPN h2", []tls.Certificate{hostCert}, true},
+		{"PLUGIN_CLIENT_CERT certificate with ALPN h2", []tls.Certificate{hostCert}, h2, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := probe(h, tc.certs)
+			start := time.Now()
+			err := probe(h, tc.certs, tc.alpn)
 			switch {
 			case tc.accept && err != nil:
 				t.Fatalf("refused: %v", err)
 			case !tc.accept && err == nil:
 				t.Fatalf("the plugin accepted the connection and answered HTTP/2")
 			case !tc.accept:
-				t.Logf("refused as expected: %v", err)
+				t.Logf("refused as expected after %v: %v", time.Since(start).Round(time.Millisecond), err)
 			}
 		})
 	}
@@ -335,3 +350,5 @@ func TestWrongCookie(t *testing.T) {
 		})
 	}
 }
+
+func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} } //nolint:gosec // test client of a test server

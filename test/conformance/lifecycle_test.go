@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nomad-plugin/conformance/hostkit"
 )
 
 // TestRegistration mirrors `vault plugin register`: spawn (v5, AutoMTLS,
@@ -34,14 +36,14 @@ func TestRegistration(t *testing.T) {
 			logger, log := newTestLogger(t)
 			c := newCatalog(t, logger, tc.args...)
 			m := dispense(t, c, logger)
-			if err := m.setup(t, map[string]string{}, logger); err != nil {
+			if err := setup(t, m, map[string]string{}); err != nil {
 				t.Fatalf("Setup with an empty config (registration): %v", err)
 			}
 			var got string
 			within(t, callTimeout, "PluginVersion", func() {
-				v, ok := m.b.(PluginVersioner)
+				v, ok := m.B().(hostkit.PluginVersioner)
 				if !ok {
-					t.Errorf("SDK backend client %T is not a PluginVersioner", m.b)
+					t.Errorf("SDK backend client %T is not a PluginVersioner", m.B())
 					return
 				}
 				got = v.PluginVersion().Version
@@ -51,14 +53,14 @@ func TestRegistration(t *testing.T) {
 			// (builtin and HashiCorp plugins report "vX.Y.Z"); accept either
 			// spelling of package.json's version.
 			if got != want && got != "v"+want {
-				raw, err := rawPluginVersion(m.ctx(t), m.client.Conn())
+				raw, err := hostkit.RawPluginVersion(ctxFor(t), m.Client().Conn())
 				t.Errorf("PluginVersion = %q, want %q or %q (package.json); raw logical.PluginVersion/Version: %q, err %v", got, want, "v"+want, raw, err)
 			}
-			if c.processCount() != 1 {
-				t.Errorf("%d plugin processes started, want 1", c.processCount())
+			if c.ProcessCount() != 1 {
+				t.Errorf("%d plugin processes started, want 1", c.ProcessCount())
 			}
-			m.cleanup(context.Background())
-			assertGracefulExit(t, m.client.proc, log)
+			cleanup(t, m, context.Background())
+			assertGracefulExit(t, m.Client().Proc(), log)
 			assertHclogStderr(t, c, log)
 		})
 	}
@@ -69,14 +71,14 @@ func TestRegistration(t *testing.T) {
 // digits) is re-logged verbatim at DEBUG instead of at its level.
 func assertHclogStderr(t *testing.T, c *catalog, log *testLog) {
 	t.Helper()
-	suffix := "." + filepath.Base(c.runner.Command)
+	suffix := "." + filepath.Base(c.Runner.Command)
 	parsed := 0
-	for _, e := range log.all() {
-		if !strings.HasSuffix(e.name, suffix) {
+	for _, e := range log.All() {
+		if !strings.HasSuffix(e.Name, suffix) {
 			continue
 		}
-		if strings.HasPrefix(strings.TrimSpace(e.msg), "{") {
-			t.Errorf("plugin stderr line not understood as hclog JSON by go-plugin: %s", e.msg)
+		if strings.HasPrefix(strings.TrimSpace(e.Msg), "{") {
+			t.Errorf("plugin stderr line not understood as hclog JSON by go-plugin: %s", e.Msg)
 			continue
 		}
 		parsed++
@@ -92,19 +94,19 @@ func TestMountSequence(t *testing.T) {
 	logger, _ := newTestLogger(t)
 	c := newCatalog(t, logger)
 	m := dispense(t, c, logger)
-	if err := m.setup(t, mountConfig(), logger); err != nil {
+	if err := setup(t, m, hostkit.MountConfig()); err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
 
 	within(t, callTimeout, "Type", func() {
-		if got := m.b.Type(); got != typeLogic {
-			raw, err := rawBackendType(m.ctx(t), m.client.Conn())
+		if got := m.B().Type(); got != typeLogic {
+			raw, err := hostkit.RawBackendType(ctxFor(t), m.Client().Conn())
 			t.Errorf("Type() = %v, want %v (TypeLogical); raw pb.Backend/Type: %d, err %v", got, typeLogic, raw, err)
 		}
 	})
 
 	within(t, callTimeout, "SpecialPaths", func() {
-		paths := m.b.SpecialPaths()
+		paths := m.B().SpecialPaths()
 		if paths == nil {
 			t.Errorf("SpecialPaths() = nil (RPC failed or no paths returned); want seal_wrap_storage [config/access]")
 			return
@@ -114,7 +116,7 @@ func TestMountSequence(t *testing.T) {
 		}
 	})
 
-	if err := m.b.Initialize(m.ctx(t), nil); err != nil {
+	if err := m.B().Initialize(ctxFor(t), nil); err != nil {
 		t.Fatalf("Initialize: %v", err)
 	}
 }
@@ -138,15 +140,15 @@ func TestStorageRoundTrip(t *testing.T) {
 
 	for _, tc := range cases {
 		t.Run("config/lease "+tc.name, func(t *testing.T) {
-			m.write(t, "config/lease", map[string]interface{}{"ttl": tc.ttl, "max_ttl": tc.maxTTL})
-			resp := m.mustHandle(t, opRead, "config/lease", nil)
+			write(t, m, "config/lease", map[string]interface{}{"ttl": tc.ttl, "max_ttl": tc.maxTTL})
+			resp := mustHandle(t, m, opRead, "config/lease", nil)
 			if resp == nil {
 				t.Fatal("read config/lease: no response after a write")
 			}
 			checkInt(t, resp.Data, "ttl", tc.wantTTL)
 			checkInt(t, resp.Data, "max_ttl", tc.wantMx)
 
-			entries := dumpStorage(t, m.storage)
+			entries := dumpStorage(t, m.Storage)
 			if len(entries) == 0 {
 				t.Fatal("the host's storage is empty after the write: the plugin did not store through the brokered pb.Storage")
 			}
@@ -163,24 +165,24 @@ func TestStorageRoundTrip(t *testing.T) {
 	}
 
 	t.Run("config/lease delete", func(t *testing.T) {
-		before := len(dumpStorage(t, m.storage))
-		m.mustHandle(t, opDelete, "config/lease", nil)
-		resp, err := m.handle(t, opRead, "config/lease", nil)
+		before := len(dumpStorage(t, m.Storage))
+		mustHandle(t, m, opDelete, "config/lease", nil)
+		resp, err := handle(t, m, opRead, "config/lease", nil)
 		if err != nil {
 			t.Fatalf("read after delete: %v", err)
 		}
 		if resp != nil && (resp.Data["ttl"] != nil || resp.Data["max_ttl"] != nil) && !isZero(resp.Data["ttl"]) {
 			t.Errorf("read after delete still returns %v", resp.Data)
 		}
-		if after := len(dumpStorage(t, m.storage)); after >= before {
+		if after := len(dumpStorage(t, m.Storage)); after >= before {
 			t.Errorf("delete left the host's storage at %d entries (was %d)", after, before)
 		}
 	})
 
 	t.Run("config/access never returns the token", func(t *testing.T) {
 		const secret = "s3cr3t-nomad-token-conformance"
-		m.write(t, "config/access", map[string]interface{}{"address": "http://127.0.0.1:4646", "token": secret})
-		resp := m.mustHandle(t, opRead, "config/access", nil)
+		write(t, m, "config/access", map[string]interface{}{"address": "http://127.0.0.1:4646", "token": secret})
+		resp := mustHandle(t, m, opRead, "config/access", nil)
 		if resp == nil {
 			t.Fatal("read config/access: no response after a write")
 		}
@@ -191,7 +193,7 @@ func TestStorageRoundTrip(t *testing.T) {
 			t.Errorf("read config/access returned the token: %v", resp.Data)
 		}
 		stored := false
-		for _, v := range dumpStorage(t, m.storage) {
+		for _, v := range dumpStorage(t, m.Storage) {
 			if strings.Contains(v, secret) {
 				stored = true
 			}
@@ -213,7 +215,7 @@ func TestExistenceCheck(t *testing.T) {
 
 	checkExists := func(t *testing.T, wantExists bool) {
 		t.Helper()
-		found, exists, err := m.b.HandleExistenceCheck(m.ctx(t), m.request(opUpdate, rolePath, nil))
+		found, exists, err := m.HandleExistenceCheck(ctxFor(t), m.Request(opUpdate, rolePath, nil))
 		if err != nil {
 			t.Fatalf("HandleExistenceCheck(%s): %v", rolePath, err)
 		}
@@ -229,9 +231,9 @@ func TestExistenceCheck(t *testing.T) {
 
 	t.Run("create then exists", func(t *testing.T) {
 		// found && !exists → Vault sends "create".
-		m.mustHandle(t, opCreate, rolePath, map[string]interface{}{"policies": "readonly", "type": "client"})
+		mustHandle(t, m, opCreate, rolePath, map[string]interface{}{"policies": "readonly", "type": "client"})
 		checkExists(t, true)
-		resp := m.mustHandle(t, opRead, rolePath, nil)
+		resp := mustHandle(t, m, opRead, rolePath, nil)
 		if resp == nil {
 			t.Fatal("read role: no response")
 		}
@@ -241,13 +243,13 @@ func TestExistenceCheck(t *testing.T) {
 		if resp.Data["type"] != "client" {
 			t.Errorf("role type = %v, want client", resp.Data["type"])
 		}
-		list := m.mustHandle(t, opList, "role/", nil)
+		list := mustHandle(t, m, opList, "role/", nil)
 		if list == nil || !contains(toStrings(list.Data["keys"]), role) {
 			t.Errorf("list role/ = %v, want keys containing %q", list, role)
 		}
 		// An update of an existing role stays an update.
-		m.write(t, rolePath, map[string]interface{}{"policies": "readonly,ops", "type": "client"})
-		resp = m.mustHandle(t, opRead, rolePath, nil)
+		write(t, m, rolePath, map[string]interface{}{"policies": "readonly,ops", "type": "client"})
+		resp = mustHandle(t, m, opRead, rolePath, nil)
 		if got := toStrings(resp.Data["policies"]); !contains(got, "ops") {
 			t.Errorf("after update, role policies = %v, want readonly and ops", got)
 		}
@@ -270,13 +272,13 @@ func TestExistenceCheck(t *testing.T) {
 			var err error
 			if tc.exist {
 				var found, exists bool
-				found, exists, err = m.b.HandleExistenceCheck(m.ctx(t), m.request(tc.op, tc.path, nil))
+				found, exists, err = m.HandleExistenceCheck(ctxFor(t), m.Request(tc.op, tc.path, nil))
 				if err == nil {
 					t.Fatalf("got check_found=%v exists=%v, want error %q", found, exists, tc.wantErr)
 				}
 			} else {
 				var resp *Response
-				resp, err = m.handle(t, tc.op, tc.path, nil)
+				resp, err = handle(t, m, tc.op, tc.path, nil)
 				if err == nil {
 					t.Fatalf("got response %#v, want error %q", resp, tc.wantErr)
 				}
@@ -296,20 +298,20 @@ func TestMultiplexing(t *testing.T) {
 	a := newMount(t, c, logger, nil)
 	b := newMount(t, c, logger, nil)
 
-	if !a.client.proc.multiplexed {
+	if !a.Client().Proc().Multiplexed {
 		t.Fatal("MultiplexingSupport did not report supported=true")
 	}
-	if c.processCount() != 1 || a.client.proc != b.client.proc {
-		t.Fatalf("%d plugin processes started for two mounts, want 1", c.processCount())
+	if c.ProcessCount() != 1 || a.Client().Proc() != b.Client().Proc() {
+		t.Fatalf("%d plugin processes started for two mounts, want 1", c.ProcessCount())
 	}
-	if a.client.id == b.client.id {
+	if a.Client().ID() == b.Client().ID() {
 		t.Fatal("both mounts got the same multiplex_id")
 	}
 
-	a.write(t, "config/lease", map[string]interface{}{"ttl": "1h", "max_ttl": "2h"})
-	a.write(t, "role/only-in-a", map[string]interface{}{"policies": "readonly", "type": "client"})
+	write(t, a, "config/lease", map[string]interface{}{"ttl": "1h", "max_ttl": "2h"})
+	write(t, a, "role/only-in-a", map[string]interface{}{"policies": "readonly", "type": "client"})
 
-	resp, err := b.handle(t, opRead, "config/lease", nil)
+	resp, err := handle(t, b, opRead, "config/lease", nil)
 	if err != nil {
 		t.Fatalf("mount B read config/lease: %v", err)
 	}
@@ -318,36 +320,36 @@ func TestMultiplexing(t *testing.T) {
 			t.Fatalf("mount B sees mount A's config/lease: %v", resp.Data)
 		}
 	}
-	if got := dumpStorage(t, b.storage); len(got) != 0 {
+	if got := dumpStorage(t, b.Storage); len(got) != 0 {
 		t.Fatalf("mount B's storage holds %v after writes to mount A only", got)
 	}
-	if list, err := b.handle(t, opList, "role/", nil); err == nil && list != nil && contains(toStrings(list.Data["keys"]), "only-in-a") {
+	if list, err := handle(t, b, opList, "role/", nil); err == nil && list != nil && contains(toStrings(list.Data["keys"]), "only-in-a") {
 		t.Fatalf("mount B lists mount A's role: %v", list.Data)
 	}
 
-	b.write(t, "config/lease", map[string]interface{}{"ttl": "5m", "max_ttl": "10m"})
-	checkInt(t, a.mustHandle(t, opRead, "config/lease", nil).Data, "ttl", 3600)
-	checkInt(t, b.mustHandle(t, opRead, "config/lease", nil).Data, "ttl", 300)
+	write(t, b, "config/lease", map[string]interface{}{"ttl": "5m", "max_ttl": "10m"})
+	checkInt(t, mustHandle(t, a, opRead, "config/lease", nil).Data, "ttl", 3600)
+	checkInt(t, mustHandle(t, b, opRead, "config/lease", nil).Data, "ttl", 300)
 
 	// A multiplex_id the plugin was never given in Setup must be refused,
 	// not silently mapped onto another mount.
 	stray := dispense(t, c, logger)
-	if stray.client.proc != a.client.proc {
+	if stray.Client().Proc() != a.Client().Proc() {
 		t.Fatal("a third client did not join the multiplexed process")
 	}
-	if resp, err := stray.handle(t, opRead, "config/lease", nil); err == nil {
+	if resp, err := handle(t, stray, opRead, "config/lease", nil); err == nil {
 		t.Errorf("request with an unknown multiplex_id succeeded: %#v", resp)
 	}
-	stray.cleanup(context.Background())
+	cleanup(t, stray, context.Background())
 
 	// Cleaning up one mount leaves the other working in the same process.
-	a.cleanup(context.Background())
-	if a.client.proc.client.Exited() {
+	cleanup(t, a, context.Background())
+	if a.Client().Proc().Exited() {
 		t.Fatal("the process exited when only one of two mounts was cleaned up")
 	}
-	checkInt(t, b.mustHandle(t, opRead, "config/lease", nil).Data, "ttl", 300)
-	b.cleanup(context.Background())
-	assertGracefulExit(t, b.client.proc, log)
+	checkInt(t, mustHandle(t, b, opRead, "config/lease", nil).Data, "ttl", 300)
+	cleanup(t, b, context.Background())
+	assertGracefulExit(t, b.Client().Proc(), log)
 }
 
 // TestReload mirrors `vault plugin reload`: Cleanup with the reload context,
@@ -357,33 +359,33 @@ func TestReload(t *testing.T) {
 	c := newCatalog(t, logger)
 	storage := &InmemStorage{}
 	m1 := newMount(t, c, logger, storage)
-	m1.write(t, "config/lease", map[string]interface{}{"ttl": "1h", "max_ttl": "2h"})
-	m1.write(t, "role/survivor", map[string]interface{}{"policies": "readonly", "type": "client"})
-	p1 := m1.client.proc
+	write(t, m1, "config/lease", map[string]interface{}{"ttl": "1h", "max_ttl": "2h"})
+	write(t, m1, "role/survivor", map[string]interface{}{"policies": "readonly", "type": "client"})
+	p1 := m1.Client().Proc()
 
-	reloadCtx := context.WithValue(context.Background(), contextKeyPluginReload, "reload")
-	m1.cleanup(reloadCtx)
+	reloadCtx := context.WithValue(context.Background(), hostkit.ContextKeyPluginReload, "reload")
+	cleanup(t, m1, reloadCtx)
 	assertGracefulExit(t, p1, log)
 
 	m2 := newMount(t, c, logger, storage)
-	if c.processCount() != 2 || m2.client.proc == p1 {
-		t.Fatalf("no new process after reload (%d started)", c.processCount())
+	if c.ProcessCount() != 2 || m2.Client().Proc() == p1 {
+		t.Fatalf("no new process after reload (%d started)", c.ProcessCount())
 	}
-	if m2.client.proc.pid != 0 && m2.client.proc.pid == p1.pid {
-		t.Fatalf("new process has the old pid %d", p1.pid)
+	if m2.Client().Proc().Pid != 0 && m2.Client().Proc().Pid == p1.Pid {
+		t.Fatalf("new process has the old pid %d", p1.Pid)
 	}
-	resp := m2.mustHandle(t, opRead, "config/lease", nil)
+	resp := mustHandle(t, m2, opRead, "config/lease", nil)
 	if resp == nil {
 		t.Fatal("config/lease lost across reload")
 	}
 	checkInt(t, resp.Data, "ttl", 3600)
 	checkInt(t, resp.Data, "max_ttl", 7200)
-	role := m2.mustHandle(t, opRead, "role/survivor", nil)
+	role := mustHandle(t, m2, opRead, "role/survivor", nil)
 	if role == nil || !contains(toStrings(role.Data["policies"]), "readonly") {
 		t.Fatalf("role/survivor lost across reload: %v", role)
 	}
-	m2.write(t, "config/lease", map[string]interface{}{"ttl": "30m", "max_ttl": "1h"})
-	checkInt(t, m2.mustHandle(t, opRead, "config/lease", nil).Data, "ttl", 1800)
+	write(t, m2, "config/lease", map[string]interface{}{"ttl": "30m", "max_ttl": "1h"})
+	checkInt(t, mustHandle(t, m2, opRead, "config/lease", nil).Data, "ttl", 1800)
 }
 
 // TestRootHelpOpenAPI: `sys/internal/specs/openapi` asks every mount for
@@ -393,7 +395,7 @@ func TestRootHelpOpenAPI(t *testing.T) {
 	c := newCatalog(t, logger)
 	m := newMount(t, c, logger, nil)
 
-	resp := m.mustHandle(t, opHelp, "", map[string]interface{}{"requestResponsePrefix": "nomad"})
+	resp := mustHandle(t, m, opHelp, "", map[string]interface{}{"requestResponsePrefix": "nomad"})
 	if resp == nil {
 		t.Fatal("root help returned no response (Vault's OpenAPI handler would crash)")
 	}
@@ -405,7 +407,7 @@ func TestRootHelpOpenAPI(t *testing.T) {
 	if !ok {
 		t.Fatalf("root help: data.openapi = %T, want an object", resp.Data["openapi"])
 	}
-	doc, err := newOASDocumentFromMap(raw)
+	doc, err := hostkit.NewOASDocumentFromMap(raw)
 	if err != nil {
 		t.Fatalf("framework.NewOASDocumentFromMap: %v", err)
 	}
