@@ -508,7 +508,7 @@ describe("help", () => {
 
   it("answers path help with that path's text and document", async () => {
     const response = await harness.request({ operation: "help", path: "roles/web" });
-    expect(String(response?.data?.help)).toContain("Request:        roles/web\nMatching Route: ^roles/(?<name>");
+    expect(String(response?.data?.help)).toContain("Request:        roles/web\nMatching Route: ^roles/(?P<name>");
     const openapi = response?.data?.openapi as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toEqual(["/roles/{name}"]);
   });

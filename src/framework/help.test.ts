@@ -21,7 +21,7 @@ describe("path help", () => {
     expect(pathHelpText(path, "roles/web")).toBe(
       [
         "Request:        roles/web",
-        String.raw`Matching Route: ^roles/(?<name>\w(([\w.-]+)?\w)?)$`,
+        String.raw`Matching Route: ^roles/(?P<name>\w(([\w.-]+)?\w)?)$`,
         "",
         "Manage roles.",
         "",

@@ -24,7 +24,7 @@ function byBytes(left: string, right: string): number {
 export function pathHelpText(path: Path, requestPath: string): string {
   const synopsis = path.helpSynopsis.trim() || "<no synopsis>";
   const description = path.helpDescription.trim() || "<no description>";
-  let text = `\nRequest:        ${requestPath}\nMatching Route: ${path.anchoredPattern}\n\n${synopsis}\n\n`;
+  let text = `\nRequest:        ${requestPath}\nMatching Route: ${goRegexSyntax(path.anchoredPattern)}\n\n${synopsis}\n\n`;
   const names = Object.keys(path.fields).sort(byBytes);
   if (names.length > 0) {
     text += "## PARAMETERS\n";
@@ -49,10 +49,18 @@ const PATHS_PREAMBLE = [
 
 /** The backend's root help: its description, then every route (sorted) with its synopsis. */
 export function rootHelpText(backendHelp: string, paths: readonly Path[]): string {
-  const routes = paths.map((path) => ({ route: path.anchoredPattern, synopsis: path.helpSynopsis.trim() }));
+  const routes = paths.map((path) => ({ route: goRegexSyntax(path.anchoredPattern), synopsis: path.helpSynopsis.trim() }));
   routes.sort((left, right) => byBytes(left.route, right.route));
   let text = `\n## DESCRIPTION\n\n${backendHelp.trim()}\n\n## PATHS\n\n${PATHS_PREAMBLE}\n\n`;
   for (const { route, synopsis } of routes) text += `${indent(4, route)}\n${indent(8, synopsis)}\n\n`;
   text += "\n\n";
   return text.trim();
+}
+
+/**
+ * Help shows routes as Vault's Go engines do: RE2's `(?P<name>…)` groups. Our
+ * patterns are JavaScript regexes, whose named groups lack the `P`.
+ */
+export function goRegexSyntax(pattern: string): string {
+  return pattern.replace(/\(\?<(?![=!])/g, "(?P<");
 }
