@@ -31,16 +31,58 @@ const bundle = path.join(dist, "main.cjs");
 const blob = path.join(dist, "sea-prep.blob");
 const executable = path.join(dist, name);
 
+// The engine is bundled on its own and embedded in the main script as a string,
+// evaluated after the handshake (see src/lazy-engine.ts). Its imports of these
+// modules resolve to the main bundle's instances.
+const src = path.join(root, "src");
+const SHARED = ["shared/errors.ts", "shared/log.ts", "shared/metrics.ts", "shared/redact.ts", "framework/logical.ts"];
+const sharedWithMain = {
+  name: "shared-with-main",
+  setup(builder) {
+    builder.onResolve({ filter: /^\./ }, (args) => {
+      const relative = path.relative(src, path.resolve(args.resolveDir, args.path));
+      return SHARED.includes(relative) ? { path: `shared:${relative}`, external: true } : undefined;
+    });
+  },
+};
+const common = { bundle: true, platform: "node", target: "node24", format: "cjs", minify: true, legalComments: "none", logLevel: "warning" };
+const engine = await build({
+  ...common,
+  entryPoints: [path.join(src, "engine", "nomad", "backend.ts")],
+  write: false,
+  outfile: "engine-chunk.cjs",
+  plugins: [sharedWithMain],
+});
+const engineChunk = path.join(dist, "engine-chunk.cjs");
+writeFileSync(engineChunk, engine.outputFiles[0].contents);
+
+// The main script must not contain the engine a second time.
+const engineOnlyInChunk = {
+  name: "engine-only-in-chunk",
+  setup(builder) {
+    builder.onResolve({ filter: /engine\/nomad\/backend\.ts$/ }, () => ({ path: "engine", namespace: "engine-chunk" }));
+    builder.onLoad({ filter: /.*/, namespace: "engine-chunk" }, () => ({ contents: "export const nomadBackendFactory = undefined;", loader: "js" }));
+  },
+};
+// grpc-js requires @grpc/proto-loader (and protobufjs, ~130 KB) only inside its
+// channelz and ORCA service helpers, which this plugin never registers; our
+// codecs are generated. Leaving it out keeps it from being parsed at start-up.
+const noRuntimeProtoLoading = {
+  name: "no-runtime-proto-loading",
+  setup(builder) {
+    builder.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: "proto-loader", namespace: "not-bundled" }));
+    builder.onLoad({ filter: /.*/, namespace: "not-bundled" }, () => ({
+      contents:
+        'module.exports = { loadSync() { throw new Error("@grpc/proto-loader is not bundled: this plugin uses generated codecs and no channelz/ORCA services"); } };',
+      loader: "js",
+    }));
+  },
+};
 await build({
-  entryPoints: [path.join(root, "src", "main.ts")],
+  ...common,
+  entryPoints: [path.join(src, "main.ts")],
   outfile: bundle,
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "cjs",
-  minify: true,
-  legalComments: "none",
-  logLevel: "warning",
+  plugins: [engineOnlyInChunk, noRuntimeProtoLoading],
 });
 
 const seaConfig = path.join(dist, "sea-config.json");
@@ -53,6 +95,8 @@ writeFileSync(
     useSnapshot: false,
     useCodeCache: false,
     execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`],
+    // Read with node:sea getAsset by src/lazy-engine.ts (the name is ENGINE_CHUNK_ASSET).
+    assets: { "engine-chunk.cjs": engineChunk },
     // Vault hands plugins its whole environment, so NODE_OPTIONS must never
     // apply ("cli" ignores it). "cli" honours --node-options on the command
     // line, which only the catalog entry (the operator) or our own heap re-exec
@@ -71,5 +115,5 @@ await inject(executable, "NODE_SEA_BLOB", readFileSync(blob), {
 
 const sha256 = createHash("sha256").update(readFileSync(executable)).digest("hex");
 writeFileSync(path.join(dist, `${name}.sha256`), `${sha256}\n`);
-for (const intermediate of [blob, seaConfig]) rmSync(intermediate);
+for (const intermediate of [blob, seaConfig, engineChunk, bundle]) rmSync(intermediate);
 process.stderr.write(`built ${path.relative(root, executable)}\nsha256 ${sha256}\n`);

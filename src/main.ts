@@ -7,6 +7,7 @@ import { processMetrics } from "./shared/metrics.ts";
 import { serveVault } from "./vault/serve.ts";
 import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
 import { applyHeapCap, heapLimitMb, warnIfMlockRequested } from "./runtime-limits.ts";
+import { loadNomadEngine } from "./lazy-engine.ts";
 
 /**
  * Vault hands its whole environment to plugins. NODE_OPTIONS is already ignored
@@ -61,8 +62,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     env,
     args: argv,
     logger,
-    // Loaded after the handshake (undici and zod cost ~80 ms to load; see README).
-    loadFactory: async () => (await import("./engine/nomad/backend.ts")).nomadBackendFactory,
+    loadFactory: loadNomadEngine,
     pluginVersion: PLUGIN_VERSION,
     // The one line stdout ever carries: go-plugin's handshake.
     writeHandshake: (handshake) => process.stdout.write(handshake),

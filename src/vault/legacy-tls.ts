@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { toPem } from "../host/cert.ts";
 
@@ -110,54 +112,77 @@ export async function unwrapPluginTls(token: string, flags: VaultApiTlsFlags, ti
   } catch (error) {
     throw new PluginError(ErrorCode.Tls, `could not read -client-cert/-client-key: ${(error as Error).message}`, { cause: error });
   }
-  // Only the legacy flow needs an HTTP client before the engine loads.
-  const { Agent, request } = await import("undici");
-  const dispatcher = new Agent({
-    connect: {
+  let answer: { status: number; body: string };
+  try {
+    answer = await putJson(url, token, {
       ca: readCaBundle(flags),
       cert: clientCert,
       key: clientKey,
       rejectUnauthorized: !flags.tlsSkipVerify,
-      minVersion: "TLSv1.2",
-    },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  try {
-    let response;
-    try {
-      response = await request(url, {
+      timeoutMs,
+    });
+  } catch (error) {
+    if (PluginError.is(error)) throw error;
+    const raw = error instanceof Error ? error.message : String(error);
+    // Node's own hint (--use-system-ca) cannot apply to this executable; the catalog args can.
+    const untrusted = /certificate|self[- ]signed|CERT_/i.test(raw);
+    const reason = `${raw.replace(/;?\s*if the root CA is installed locally, try running Node\.js with --use-system-ca\.?/i, "")}${
+      untrusted ? "; pass -ca-cert=<file> or -ca-path=<dir> (or -tls-skip-verify for tests) in the plugin's catalog args" : ""
+    }`;
+    throw new PluginError(
+      ErrorCode.Tls,
+      `could not reach Vault at ${addr} to unwrap the plugin's TLS certificate: ${reason} (api_addr must be reachable from the plugin)`,
+      { cause: error },
+    );
+  }
+  if (answer.status !== 200) {
+    const errors = safeErrors(answer.body);
+    throw new PluginError(
+      ErrorCode.Tls,
+      `Vault at ${addr} refused to unwrap the plugin's TLS certificate (HTTP ${answer.status}${errors ? `: ${errors}` : ""}); the wrapping token may have expired (60 s) or been used already`,
+    );
+  }
+  return certificateFromUnwrap(answer.body);
+}
+
+interface PutOptions {
+  ca: string[] | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  rejectUnauthorized: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * One PUT with Vault's token header, on Node's own HTTP client: this runs before
+ * the engine (and its HTTP client library) is loaded, at every legacy start.
+ */
+function putJson(url: string, token: string, options: PutOptions): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      {
         method: "PUT",
         headers: { "X-Vault-Token": token, "content-type": "application/json" },
-        body: "null",
-        dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      const raw = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      // Node's own hint (--use-system-ca) cannot apply to this executable; the catalog args can.
-      const untrusted = /certificate|self[- ]signed|CERT_/i.test(raw);
-      const reason = `${raw.replace(/;?\s*if the root CA is installed locally, try running Node\.js with --use-system-ca\.?/i, "")}${
-        untrusted ? "; pass -ca-cert=<file> or -ca-path=<dir> (or -tls-skip-verify for tests) in the plugin's catalog args" : ""
-      }`;
-      throw new PluginError(
-        ErrorCode.Tls,
-        `could not reach Vault at ${addr} to unwrap the plugin's TLS certificate: ${reason} (api_addr must be reachable from the plugin)`,
-        { cause: error },
-      );
-    }
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
-      const errors = safeErrors(text);
-      throw new PluginError(
-        ErrorCode.Tls,
-        `Vault at ${addr} refused to unwrap the plugin's TLS certificate (HTTP ${response.statusCode}${errors ? `: ${errors}` : ""}); the wrapping token may have expired (60 s) or been used already`,
-      );
-    }
-    return certificateFromUnwrap(text);
-  } finally {
-    await dispatcher.close();
-  }
+        timeout: options.timeoutMs,
+        ...(target.protocol === "https:"
+          ? { ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized, minVersion: "TLSv1.2" as const }
+          : {}),
+      },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on("error", reject);
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${options.timeoutMs}ms`)));
+    request.on("error", reject);
+    request.end("null");
+  });
 }
 
 function safeErrors(body: string): string {
