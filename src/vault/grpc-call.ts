@@ -5,7 +5,7 @@ import type * as grpc from "@grpc/grpc-js";
 /** Vault's default max request duration. */
 export const HOST_CALL_DEADLINE_MS = 90_000;
 
-type UnaryMethod<Req, Res> = (
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: grpc.Metadata,
   options: Partial<grpc.CallOptions>,

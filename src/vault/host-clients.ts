@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { StorageClient, SystemViewClient, type Empty } from "../generated/sdk/plugin/pb/backend.ts";
 import type { PluginEnvironment, Storage, StorageEntry, SystemView } from "../framework/logical.ts";
-import { unary } from "./grpc-call.ts";
+import { unary, type UnaryMethod } from "./grpc-call.ts";
 
 const EMPTY: Empty = {};
 
@@ -20,36 +20,39 @@ export class GrpcStorage implements Storage {
     this.client = new StorageClient("unused", grpc.credentials.createInsecure(), { channelOverride: channel });
   }
 
+  /** Storage reports failures in the reply's `err`, and transport failures as status. */
+  private async call<Req, Res extends { err: string }>(
+    operation: string,
+    key: string,
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    let reply: Res;
+    try {
+      reply = await unary(method.bind(this.client), request, new grpc.Metadata());
+    } catch (error) {
+      throw storageFailure(operation, key, error);
+    }
+    if (reply.err !== "") throw storageFailure(operation, key, reply.err);
+    return reply;
+  }
+
   async list(prefix: string): Promise<string[]> {
-    const reply = await unary(this.client.list.bind(this.client), { prefix }, new grpc.Metadata()).catch((error) => {
-      throw storageFailure("list", prefix, error);
-    });
-    if (reply.err !== "") throw storageFailure("list", prefix, reply.err);
-    return reply.keys;
+    return (await this.call("list", prefix, this.client.list, { prefix })).keys;
   }
 
   async get(key: string): Promise<StorageEntry | null> {
-    const reply = await unary(this.client.get.bind(this.client), { key }, new grpc.Metadata()).catch((error) => {
-      throw storageFailure("read", key, error);
-    });
-    if (reply.err !== "") throw storageFailure("read", key, reply.err);
-    if (reply.entry === undefined) return null;
-    return { key: reply.entry.key, value: reply.entry.value, sealWrap: reply.entry.sealWrap };
+    const { entry } = await this.call("read", key, this.client.get, { key });
+    return entry === undefined ? null : { key: entry.key, value: entry.value, sealWrap: entry.sealWrap };
   }
 
   async put(entry: StorageEntry): Promise<void> {
     const message = { entry: { key: entry.key, value: Buffer.from(entry.value), sealWrap: entry.sealWrap ?? false } };
-    const reply = await unary(this.client.put.bind(this.client), message, new grpc.Metadata()).catch((error) => {
-      throw storageFailure("write", entry.key, error);
-    });
-    if (reply.err !== "") throw storageFailure("write", entry.key, reply.err);
+    await this.call("write", entry.key, this.client.put, message);
   }
 
   async delete(key: string): Promise<void> {
-    const reply = await unary(this.client.delete.bind(this.client), { key }, new grpc.Metadata()).catch((error) => {
-      throw storageFailure("delete", key, error);
-    });
-    if (reply.err !== "") throw storageFailure("delete", key, reply.err);
+    await this.call("delete", key, this.client.delete, { key });
   }
 }
 
@@ -60,57 +63,42 @@ export class GrpcSystemView implements SystemView {
     this.client = new SystemViewClient("unused", grpc.credentials.createInsecure(), { channelOverride: channel });
   }
 
-  private call<Res>(method: keyof SystemViewClient & string, invoke: () => Promise<Res>): Promise<Res> {
-    return invoke().catch((error: unknown) => {
+  /** Every SystemView call takes Empty; a failure names the call. */
+  private async ask<Res>(name: string, method: UnaryMethod<Empty, Res>): Promise<Res> {
+    try {
+      return await unary(method.bind(this.client), EMPTY, new grpc.Metadata());
+    } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new PluginError(ErrorCode.Broker, `system view ${method} failed: ${reason}`, { cause: error });
-    });
+      throw new PluginError(ErrorCode.Broker, `system view ${name} failed: ${reason}`, { cause: error });
+    }
   }
 
   async defaultLeaseTtl(): Promise<bigint> {
-    const reply = await this.call("defaultLeaseTtl", () =>
-      unary(this.client.defaultLeaseTtl.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
-    return reply.TTL;
+    return (await this.ask("defaultLeaseTtl", this.client.defaultLeaseTtl)).TTL;
   }
 
   async maxLeaseTtl(): Promise<bigint> {
-    const reply = await this.call("maxLeaseTtl", () =>
-      unary(this.client.maxLeaseTtl.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
-    return reply.TTL;
+    return (await this.ask("maxLeaseTtl", this.client.maxLeaseTtl)).TTL;
   }
 
   async tainted(): Promise<boolean> {
-    const reply = await this.call("tainted", () => unary(this.client.tainted.bind(this.client), EMPTY, new grpc.Metadata()));
-    return reply.tainted;
+    return (await this.ask("tainted", this.client.tainted)).tainted;
   }
 
   async localMount(): Promise<boolean> {
-    const reply = await this.call("localMount", () =>
-      unary(this.client.localMount.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
-    return reply.local;
+    return (await this.ask("localMount", this.client.localMount)).local;
   }
 
   async replicationState(): Promise<number> {
-    const reply = await this.call("replicationState", () =>
-      unary(this.client.replicationState.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
-    return reply.state;
+    return (await this.ask("replicationState", this.client.replicationState)).state;
   }
 
   async mlockEnabled(): Promise<boolean> {
-    const reply = await this.call("mlockEnabled", () =>
-      unary(this.client.mlockEnabled.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
-    return reply.enabled;
+    return (await this.ask("mlockEnabled", this.client.mlockEnabled)).enabled;
   }
 
   async pluginEnv(): Promise<PluginEnvironment> {
-    const reply = await this.call("pluginEnv", () =>
-      unary(this.client.pluginEnv.bind(this.client), EMPTY, new grpc.Metadata()),
-    );
+    const reply = await this.ask("pluginEnv", this.client.pluginEnv);
     if (reply.err !== "") throw new PluginError(ErrorCode.Broker, `system view pluginEnv failed: ${reply.err}`);
     const env = reply.pluginEnvironment;
     return {
