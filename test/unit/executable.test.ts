@@ -3,7 +3,8 @@
 // host's NODE_OPTIONS ignored, the heap cap and the mlock warning.
 // Needs `npm run build` first (the README's first command).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeHostCertificate, PLUGIN_COOKIE } from "../../scripts/lib/host-cert.mjs";
@@ -108,5 +109,36 @@ describe("the executable started by a host", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.["@level"]).toBe("warn");
     expect(warnings[0]?.["@message"]).toMatch(/cannot.*Disable swap/);
+  });
+});
+
+describe("signals, socket placement and the exit report", () => {
+  it("ignores SIGINT (Ctrl-C on Vault), stops on SIGTERM, and logs a final stats line", async () => {
+    const child = spawn(binary, [], {
+      env: { ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(child.exitCode).toBeNull();
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const exit = logLines(stderr).find((entry) => entry["@message"] === "plugin exiting");
+    expect(exit).toMatchObject({ "@level": "info", reason: "SIGTERM", requests: 0, errors: 0 });
+    expect(exit?.rss_mb).toEqual(expect.any(Number));
+  });
+
+  it("creates its socket in PLUGIN_UNIX_SOCKET_DIR when the host sets it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "plugin-sockets-"));
+    try {
+      const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, PLUGIN_UNIX_SOCKET_DIR: dir });
+      expect(run.stdout.split("|")[3]?.startsWith(`${dir}/plugin`)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
