@@ -7,7 +7,8 @@ import { definePath, genericNameRegex, type HandlerEnv } from "../../framework/p
 import type { FieldData } from "../../framework/field-data.ts";
 import { TypeString } from "../../framework/field-types.ts";
 import { errorResponse } from "../../framework/response.ts";
-import { NANOS_PER_SECOND, type Request, type Response } from "../../framework/logical.ts";
+import type { Request, Response } from "../../framework/logical.ts";
+import { nanosToSeconds, secondsToNanos } from "../../framework/secret.ts";
 import { ErrorCode, PluginError } from "../../shared/errors.ts";
 import { nomadFailureDetail, type NomadClient } from "../../nomad-client/index.ts";
 import type { NomadEngine } from "./backend.ts";
@@ -38,8 +39,6 @@ export function pathCredsCreate(engine: NomadEngine) {
   });
 }
 
-export const secondsFromNanos = (nanos: bigint): number => Number(nanos / NANOS_PER_SECOND);
-
 async function pathTokenRead(
   engine: NomadEngine,
   request: Request,
@@ -65,7 +64,7 @@ async function pathTokenRead(
   const plan = planLease(
     { ttl: role.ttl, maxTtl: role.max_ttl },
     { ttl: lease?.ttl ?? 0, maxTtl: lease?.max_ttl ?? 0 },
-    { ttl: secondsFromNanos(defaultTtl), maxTtl: secondsFromNanos(maxTtl) },
+    { ttl: nanosToSeconds(defaultTtl), maxTtl: nanosToSeconds(maxTtl) },
     expirationPolicy(access, supportsExpiration),
   );
 
@@ -97,8 +96,8 @@ async function pathTokenRead(
     { accessor_id: token.AccessorID },
   );
   if (response.secret !== undefined) {
-    response.secret.leaseOptions.ttl = BigInt(plan.ttl) * NANOS_PER_SECOND;
-    response.secret.leaseOptions.maxTtl = BigInt(plan.maxTtl) * NANOS_PER_SECOND;
+    response.secret.leaseOptions.ttl = secondsToNanos(plan.ttl);
+    response.secret.leaseOptions.maxTtl = secondsToNanos(plan.maxTtl);
   }
   if (plan.warnings.length > 0) response.warnings = [...(response.warnings ?? []), ...plan.warnings];
   return response;

@@ -28,7 +28,7 @@ function roleOfLease(request: Request): string | null {
 type TokenInternalData = z.infer<typeof tokenInternalData>;
 
 export function secretToken(clients: NomadClientCache): Secret<TokenInternalData> {
-  const secret: Secret<TokenInternalData> = defineSecret<TokenInternalData>({
+  return defineSecret<TokenInternalData>({
     type: SECRET_TOKEN_TYPE,
     fields: {
       token: { type: TypeString, description: "Request token" },
@@ -37,16 +37,18 @@ export function secretToken(clients: NomadClientCache): Secret<TokenInternalData
 
     renew: async (request, _data, env): Promise<Response | null> => {
       const { client } = await clients.get(request.storage);
-      const token = await client.readToken(env.internal.accessor_id);
+      const roleName = roleOfLease(request);
+      const [token, role, lease] = await Promise.all([
+        client.readToken(env.internal.accessor_id),
+        roleName === null ? null : readRole(request.storage, roleName),
+        readLeaseConfig(request.storage),
+      ]);
       if (token === undefined) {
         throw new PluginError(
           ErrorCode.UserError,
           `the Nomad token of this lease (accessor ${env.internal.accessor_id}) no longer exists; it cannot be renewed`,
         );
       }
-      const roleName = roleOfLease(request);
-      const role = roleName === null ? null : await readRole(request.storage, roleName);
-      const lease = await readLeaseConfig(request.storage);
       const ttl = role?.ttl || lease?.ttl || 0;
       const maxTtl = role?.max_ttl || lease?.max_ttl || 0;
       const calculated = await calculateTtl(env.system, {
@@ -60,8 +62,7 @@ export function secretToken(clients: NomadClientCache): Secret<TokenInternalData
       if (granted === 0) {
         throw new PluginError(ErrorCode.UserError, "the Nomad token of this lease has expired; it cannot be renewed");
       }
-      // Handlers only run after `secret` is assigned below.
-      const response = secret.renewResponse(request, { ttl: granted, maxTtl });
+      const response = env.renewResponse({ ttl: granted, maxTtl });
       const warnings = [...calculated.warnings];
       if (granted < calculated.ttl) warnings.push("TTL is capped at the Nomad token's expiration time");
       if (warnings.length > 0) response.warnings = warnings;
@@ -77,5 +78,4 @@ export function secretToken(clients: NomadClientCache): Secret<TokenInternalData
       return null;
     },
   });
-  return secret;
 }
