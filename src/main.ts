@@ -11,8 +11,9 @@ import { loadNomadEngine } from "./lazy-engine.ts";
 
 /**
  * Vault hands its whole environment to plugins. NODE_OPTIONS is already ignored
- * (the executable is built with execArgvExtension "none"); these would still
- * weaken TLS at run time, so they are dropped before any connection is made.
+ * (the executable is built with execArgvExtension "cli", which reads only
+ * --node-options on the command line); these would still weaken TLS at run
+ * time, so they are dropped before any connection is made.
  */
 const IGNORED_RUNTIME_ENV = ["NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS", "SSLKEYLOGFILE"];
 

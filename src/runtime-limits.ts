@@ -9,6 +9,7 @@
 import { getHeapStatistics } from "node:v8";
 import { isSea } from "node:sea";
 import type { Logger } from "./shared/log.ts";
+import { vaultEnv } from "./vault/serve.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 export const MAX_HEAP_ENV = "NOMAD_PLUGIN_MAX_HEAP_MB";
@@ -57,7 +58,7 @@ export function heapLimitMb(): number {
  * Say so once, clearly, instead of pretending.
  */
 export function warnIfMlockRequested(env: NodeJS.ProcessEnv, logger: Logger): boolean {
-  const requested = (env.VAULT_PLUGIN_MLOCK_ENABLED ?? env.BAO_PLUGIN_MLOCK_ENABLED) === "true";
+  const requested = vaultEnv(env, "PLUGIN_MLOCK_ENABLED") === "true";
   if (requested) {
     logger.warn(
       "the host asked plugins to lock their memory (mlock), but a Node.js process cannot; " +

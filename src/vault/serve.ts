@@ -35,8 +35,8 @@ export type ServeOutcome =
   | { kind: "not-a-plugin" }
   | { kind: "serving"; server: RunningPluginServer; backends: VaultBackendServer };
 
-/** OpenBao sets each variable under both names; either is enough. */
-function vaultEnv(env: NodeJS.ProcessEnv, suffix: string): string | undefined {
+/** OpenBao sets each variable under both names (VAULT_* and BAO_*); either is enough. */
+export function vaultEnv(env: NodeJS.ProcessEnv, suffix: string): string | undefined {
   return env[`VAULT_${suffix}`] ?? env[`BAO_${suffix}`];
 }
 

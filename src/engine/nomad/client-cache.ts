@@ -51,17 +51,17 @@ export class NomadClientCache {
    * Asked once per client; when the agent cannot tell, we assume a current Nomad
    * (an older one ignores the unknown ExpirationTTL field).
    */
-  async supportsExpirationAndRoles(storage: Storage): Promise<boolean> {
-    if (this.features === null) {
-      const { client } = await this.get(storage);
-      this.features = client.agentSelf().then(
+  supportsExpirationAndRoles(storage: Storage): Promise<boolean> {
+    // Cached before any await, so concurrent first requests ask Nomad once.
+    this.features ??= this.get(storage)
+      .then(({ client }) => client.agentSelf())
+      .then(
         (self) => supportsRolesAndExpiration(self.version),
         (error: unknown) => {
           this.logger().debug("could not read the Nomad version; assuming Nomad 1.4 or newer", { error: String(error) });
           return true;
         },
       );
-    }
     return this.features;
   }
 
