@@ -1,5 +1,7 @@
 // The executable Vault or OpenBao starts: wires the environment to the transport,
 // the Vault contract and the Nomad engine. stdout carries only the handshake line.
+// First: catches signals before any other module is evaluated (see the module).
+import { onIgnoredInterrupt, onTermination, terminationRequested } from "./early-signals.ts";
 import * as grpc from "@grpc/grpc-js";
 import { LOG_LEVEL_ENV, parseLogLevel, stderrLogger, type Logger } from "./shared/log.ts";
 import { toPluginError } from "./shared/errors.ts";
@@ -57,7 +59,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   warnIfMlockRequested(env, logger);
   logger.debug("plugin starting", { version: PLUGIN_VERSION, heap_limit_mb: heapLimitMb() });
   routeGrpcLogs(logger);
-  process.on("SIGINT", () => logger.debug("ignoring SIGINT; the host stops plugins through the controller"));
+  onIgnoredInterrupt(() => logger.debug("ignoring SIGINT; the host stops plugins through the controller"));
 
   const outcome = await serveVault({
     env,
@@ -72,7 +74,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (outcome.kind === "not-a-plugin") return 1;
 
   const { server } = outcome;
-  process.on("SIGTERM", () => void server.stop("SIGTERM"));
+  const early = terminationRequested();
+  if (early !== null) logger.debug("stopping: a signal arrived during start-up", { signal: early });
+  onTermination((signal) => void server.stop(signal));
   const intervalSeconds = Number(env[STATS_INTERVAL_ENV] ?? DEFAULT_STATS_INTERVAL_SECONDS);
   const stopReporting = processMetrics.startReporting(
     logger,

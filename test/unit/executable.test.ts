@@ -3,7 +3,7 @@
 // host's NODE_OPTIONS ignored, the heap cap and the mlock warning.
 // Needs `npm run build` first (the README's first command).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -130,6 +130,34 @@ describe("signals, socket placement and the exit report", () => {
     const exit = logLines(stderr).find((entry) => entry["@message"] === "plugin exiting");
     expect(exit).toMatchObject({ "@level": "info", reason: "SIGTERM", requests: 0, errors: 0 });
     expect(exit?.rss_mb).toEqual(expect.any(Number));
+  });
+
+  // The start-up window: before the fix, a SIGTERM between the handshake line
+  // and the end of start-up killed the process (exit code null, no clean-up).
+  it.each([
+    ["as soon as it logs its first line, before the handshake", "stderr"],
+    ["the instant the handshake line appears", "stdout"],
+  ] as const)("stops cleanly on a SIGTERM sent %s", async (_moment, stream) => {
+    const socketDir = mkdtempSync(path.join(tmpdir(), "plugin-sigterm-"));
+    try {
+      const child = spawn(binary, [], {
+        env: { ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert, NOMAD_PLUGIN_LOG_LEVEL: "trace", PLUGIN_UNIX_SOCKET_DIR: socketDir },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      child[stream].once("data", () => child.kill("SIGTERM"));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+      );
+      clearTimeout(timer);
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(logLines(stderr).find((entry) => entry["@message"] === "plugin exiting")).toMatchObject({ reason: "SIGTERM" });
+      expect(readdirSync(socketDir)).toEqual([]);
+    } finally {
+      rmSync(socketDir, { recursive: true, force: true });
+    }
   });
 
   it("creates its socket in PLUGIN_UNIX_SOCKET_DIR when the host sets it", async () => {
