@@ -17,6 +17,7 @@ import {
   type Storage,
   type SystemView,
 } from "./logical.ts";
+import { refuseOnWrongNode } from "./replication.ts";
 import { documentPaths, type OpenApiInfo } from "./openapi.ts";
 import type { HandlerEnv, Path } from "./path.ts";
 import { errorResponse, helpResponse, normalizeResponse, withWarnings } from "./response.ts";
@@ -193,9 +194,12 @@ export class FrameworkBackend implements LogicalBackend {
     } else {
       const spec = path.handlerFor(request.operation);
       if (spec === undefined) throw new PluginError(ErrorCode.UnsupportedOperation, "unsupported operation");
+      const env = this.requireEnv();
+      // Before validation, as in the Go SDK: the active node answers bad input too.
+      await refuseOnWrongNode(spec, env.system, env.logger);
       const invalid = data.validate();
       if (invalid !== undefined) return errorResponse(`Field validation failed: ${invalid}`);
-      response = await spec.handler(request, data, this.requireEnv());
+      response = await spec.handler(request, data, env);
     }
 
     if (response !== null && response !== undefined) {

@@ -48,6 +48,15 @@ export interface OperationSpec<F extends FieldMap = FieldMap> {
   displayAttrs?: DisplayAttributes;
   /** Keyed by HTTP status; by default 200 "OK" (204 "empty body" for delete). */
   responses?: Readonly<Record<number, ResponseDoc>>;
+  /**
+   * Must run on the active node: on a performance standby (OpenBao 2.5+ serves
+   * reads on standbys) the framework answers logical.ErrReadOnly before the
+   * handler runs, and the host forwards the request. Set it on every operation
+   * that writes storage, creates a lease or has a side effect elsewhere.
+   */
+  forwardPerformanceStandby?: boolean;
+  /** As forwardPerformanceStandby, for a performance secondary cluster (mounts that are not local). */
+  forwardPerformanceSecondary?: boolean;
 }
 
 export interface PathDefinition<F extends FieldMap> {

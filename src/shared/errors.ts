@@ -17,6 +17,12 @@ export const ErrorCode = {
   /** An error carrying its own HTTP status (logical.CodedError). */
   Coded: "ERR_CODED",
   Internal: "ERR_INTERNAL",
+  /**
+   * logical.ErrReadOnly: this node must not run the operation. The host matches
+   * the message text ("cannot write to readonly storage") and forwards the
+   * request to the active node, so the text must stay exactly as Vault's.
+   */
+  ReadOnly: "ERR_READ_ONLY",
   Storage: "ERR_STORAGE",
   NomadApi: "ERR_NOMAD_API",
   NomadUnreachable: "ERR_NOMAD_UNREACHABLE",
@@ -50,6 +56,9 @@ export class PluginError extends Error {
     return value instanceof PluginError && (code === undefined || value.code === code);
   }
 }
+
+/** Vault's logical.ErrReadOnly text, which hosts match to forward a request. */
+export const READ_ONLY_MESSAGE = "cannot write to readonly storage";
 
 /** Normalises anything thrown into a PluginError, keeping the original as `cause`. */
 export function toPluginError(value: unknown, code: ErrorCode = ErrorCode.Internal): PluginError {

@@ -18,6 +18,7 @@ import {
   type ExpirationPolicy,
 } from "./lease-policy.ts";
 import { MIN_TOKEN_NAME_LENGTH, NOMAD_MAX_TOKEN_NAME_BYTES } from "./token-name.ts";
+import { WRITES_REPLICATED_STORAGE } from "../../framework/replication.ts";
 
 export const CONFIG_ACCESS_KEY = "config/access";
 
@@ -77,9 +78,9 @@ export function pathConfigAccess(engine: NomadEngine) {
     existenceCheck: async (request) => (await readAccessConfig(request.storage)) !== null,
     operations: {
       read: { handler: (request) => pathConfigAccessRead(request), summary: "Read the Nomad access configuration." },
-      create: { handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env) },
-      update: { handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env) },
-      delete: { handler: (request) => pathConfigAccessDelete(engine, request) },
+      create: { handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env), ...WRITES_REPLICATED_STORAGE },
+      update: { handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env), ...WRITES_REPLICATED_STORAGE },
+      delete: { handler: (request) => pathConfigAccessDelete(engine, request), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "access-configuration" },
     helpSynopsis: CONFIG_ACCESS_HELP_SYNOPSIS,

@@ -8,6 +8,7 @@ import { TypeDurationSecond } from "../../framework/field-types.ts";
 import { errorResponse } from "../../framework/response.ts";
 import type { Request, Response, Storage } from "../../framework/logical.ts";
 import { getJSON, putJSON } from "../../framework/storage.ts";
+import { WRITES_REPLICATED_STORAGE } from "../../framework/replication.ts";
 
 export const CONFIG_LEASE_KEY = "config/lease";
 
@@ -28,8 +29,8 @@ export function pathConfigLease() {
     fields: leaseFields,
     operations: {
       read: (request) => pathLeaseRead(request),
-      update: (request, data) => pathLeaseUpdate(request, data),
-      delete: (request) => pathLeaseDelete(request),
+      update: { handler: (request, data) => pathLeaseUpdate(request, data), ...WRITES_REPLICATED_STORAGE },
+      delete: { handler: (request) => pathLeaseDelete(request), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "lease-configuration" },
     helpSynopsis: CONFIG_LEASE_HELP_SYNOPSIS,

@@ -7,6 +7,7 @@ import type { Request, Response } from "../../framework/logical.ts";
 import type { NomadEngine } from "./backend.ts";
 import { readAccessConfig, writeAccessConfig } from "./path-config-access.ts";
 import { customAlphabet } from "nanoid";
+import { WRITES_REPLICATED_STORAGE } from "../../framework/replication.ts";
 
 export function pathConfigRotateRoot(engine: NomadEngine) {
   return definePath({
@@ -15,6 +16,7 @@ export function pathConfigRotateRoot(engine: NomadEngine) {
       update: {
         handler: (request, _data, env) => pathRotateRootUpdate(engine, request, env),
         responses: { 200: { description: "OK" } },
+        ...WRITES_REPLICATED_STORAGE,
       },
     },
     displayAttrs: { operationPrefix: "nomad", operationVerb: "rotate", operationSuffix: "root-credentials" },

@@ -17,6 +17,7 @@ import { expirationPolicy } from "./path-config-access.ts";
 import { readLeaseConfig } from "./path-config-lease.ts";
 import { readRole } from "./path-roles.ts";
 import { tokenName } from "./token-name.ts";
+import { CREATES_LEASE } from "../../framework/replication.ts";
 
 const credsFields = {
   name: {
@@ -31,7 +32,7 @@ export function pathCredsCreate(engine: NomadEngine) {
     pattern: `creds/${genericNameRegex("name")}`,
     fields: credsFields,
     operations: {
-      read: (request, data, env) => pathTokenRead(engine, request, data, env),
+      read: { handler: (request, data, env) => pathTokenRead(engine, request, data, env), ...CREATES_LEASE },
     },
     displayAttrs: { operationPrefix: "nomad", operationVerb: "generate", operationSuffix: "credentials" },
     helpSynopsis: CREDS_HELP_SYNOPSIS,

@@ -10,6 +10,7 @@ import { TypeBool, TypeCommaStringSlice, TypeDurationSecond, TypeString } from "
 import { errorResponse, listResponse } from "../../framework/response.ts";
 import type { Request, Response, Storage } from "../../framework/logical.ts";
 import { getJSON, putJSON } from "../../framework/storage.ts";
+import { WRITES_REPLICATED_STORAGE } from "../../framework/replication.ts";
 
 export const ROLE_PREFIX = "role/";
 export const TOKEN_TYPES = ["client", "management"] as const;
@@ -68,9 +69,9 @@ export function pathRoles() {
     existenceCheck: async (request, data) => (await readRole(request.storage, data.get("name"))) !== null,
     operations: {
       read: (request, data) => pathRolesRead(request, data),
-      create: (request, data) => pathRolesWrite(request, data),
-      update: (request, data) => pathRolesWrite(request, data),
-      delete: (request, data) => pathRolesDelete(request, data),
+      create: { handler: (request, data) => pathRolesWrite(request, data), ...WRITES_REPLICATED_STORAGE },
+      update: { handler: (request, data) => pathRolesWrite(request, data), ...WRITES_REPLICATED_STORAGE },
+      delete: { handler: (request, data) => pathRolesDelete(request, data), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "role" },
     helpSynopsis: ROLE_HELP_SYNOPSIS,

@@ -62,8 +62,11 @@ const (
 	OpRollback  Operation = logical.RollbackOperation
 	TypeLogical           = logical.TypeLogical
 
-	PluginTypeSecrets  = consts.PluginTypeSecrets
-	MultiplexingCtxKey = pluginutil.MultiplexingCtxKey
+	PluginTypeSecrets = consts.PluginTypeSecrets
+
+	ReplicationPerformanceStandby   = consts.ReplicationPerformanceStandby
+	ReplicationPerformanceSecondary = consts.ReplicationPerformanceSecondary
+	MultiplexingCtxKey              = pluginutil.MultiplexingCtxKey
 )
 
 var (
@@ -74,6 +77,7 @@ var (
 
 	TestSystemView        = logical.TestSystemView
 	ErrorResponse         = logical.ErrorResponse
+	ShouldForward         = logical.ShouldForward
 	NewOASDocumentFromMap = framework.NewOASDocumentFromMap
 	CalculateTTL          = framework.CalculateTTL
 	RenewRequest          = logical.RenewRequest

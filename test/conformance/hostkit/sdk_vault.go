@@ -8,6 +8,7 @@ package hostkit
 
 import (
 	"context"
+	"strings"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -62,8 +63,11 @@ const (
 	OpRollback  Operation = logical.RollbackOperation
 	TypeLogical           = logical.TypeLogical
 
-	PluginTypeSecrets  = consts.PluginTypeSecrets
-	MultiplexingCtxKey = pluginutil.MultiplexingCtxKey
+	PluginTypeSecrets = consts.PluginTypeSecrets
+
+	ReplicationPerformanceStandby   = consts.ReplicationPerformanceStandby
+	ReplicationPerformanceSecondary = consts.ReplicationPerformanceSecondary
+	MultiplexingCtxKey              = pluginutil.MultiplexingCtxKey
 )
 
 var (
@@ -157,4 +161,11 @@ func RawInitialize(ctx context.Context, cc grpc.ClientConnInterface) (replyErr s
 		return r.Err.ErrMsg, nil
 	}
 	return "", nil
+}
+
+// ShouldForward is the host's test for "run this on the active node": Vault's
+// SDK has no helper for it (OpenBao's logical.ShouldForward), so this matches
+// logical.ErrReadOnly's text, as Vault's request forwarding does.
+func ShouldForward(err error) bool {
+	return err != nil && strings.Contains(err.Error(), logical.ErrReadOnly.Error())
 }

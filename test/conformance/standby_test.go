@@ -1,0 +1,81 @@
+package conformance
+
+// A performance standby (OpenBao 2.5+ serves reads on Raft standbys): the
+// host's SystemView reports ReplicationPerformanceStandby through the broker.
+// Every operation with a side effect must come back with an error that the
+// host's logical.ShouldForward recognises, before it mints a Nomad token or
+// touches storage; plain reads are answered on the standby.
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/nomad-plugin/conformance/hostkit"
+)
+
+func TestPerformanceStandby(t *testing.T) {
+	logger, _ := newTestLogger(t)
+	fake := startFake(t, hostkit.NomadFakeOptions{})
+	c := newCatalog(t, logger)
+	m := newMount(t, c, logger, nil)
+	configureNomad(t, m, fake)
+	write(t, m, "config/lease", map[string]interface{}{"ttl": 600, "max_ttl": 3600})
+
+	m.Sys.ReplicationStateVal = hostkit.ReplicationPerformanceStandby
+	storedBefore := dumpStorage(t, m.Storage)
+	tokensBefore := tokenCreates(t, fake)
+
+	forwarded := []struct {
+		op   Operation
+		path string
+		data map[string]interface{}
+	}{
+		{opRead, "creds/admin", nil},
+		{opRead, "creds/dispatch", nil},
+		{opUpdate, "config/access", map[string]interface{}{"max_token_name_length": 64}},
+		{opDelete, "config/access", nil},
+		{opUpdate, "config/lease", map[string]interface{}{"ttl": 60}},
+		{opDelete, "config/lease", nil},
+		{opCreate, "role/new", map[string]interface{}{"policies": "x"}},
+		{opUpdate, "role/admin", map[string]interface{}{"type": "client", "policies": "x"}},
+		{opDelete, "role/dispatch", nil},
+		{opUpdate, "config/rotate-root", nil},
+	}
+	for _, f := range forwarded {
+		resp, err := handle(t, m, f.op, f.path, f.data)
+		if err == nil || !hostkit.ShouldForward(err) {
+			t.Errorf("%s %s on a standby: err = %v, response %#v; want an error the host forwards (logical.ShouldForward)", f.op, f.path, err, resp)
+		}
+	}
+	if n := tokenCreates(t, fake); n != tokensBefore {
+		t.Errorf("Nomad token creates on the standby: %d, want none", n-tokensBefore)
+	}
+	if after := dumpStorage(t, m.Storage); !reflect.DeepEqual(after, storedBefore) {
+		t.Errorf("storage changed on the standby:\nbefore %v\nafter  %v", storedBefore, after)
+	}
+
+	local := []struct {
+		op   Operation
+		path string
+	}{
+		{opRead, "config/access"},
+		{opRead, "config/lease"},
+		{opRead, "role/admin"},
+		{opList, "role/"},
+		{opHelp, "creds/admin"},
+	}
+	for _, l := range local {
+		resp, err := handle(t, m, l.op, l.path, nil)
+		if err != nil || resp == nil || resp.IsError() {
+			t.Errorf("%s %s on a standby: err = %v, response %#v; want it answered locally", l.op, l.path, err, resp)
+		}
+	}
+
+	t.Run("after failover to this node", func(t *testing.T) {
+		m.Sys.ReplicationStateVal = 0
+		issue(t, m, "admin")
+		if n := tokenCreates(t, fake); n != tokensBefore+1 {
+			t.Errorf("Nomad token creates once active: %d, want 1", n-tokensBefore)
+		}
+	})
+}
