@@ -286,12 +286,14 @@ const cases: ParityCase[] = [
     },
   },
   {
-    name: "partial config/lease update keeps the other field",
-    builtin: "differs: the builtin resets the omitted field to 0",
+    name: "a config/lease write replaces both values: an omitted field is 0 (Terraform sends {} when ttl/max_ttl are removed)",
+    builtin: "same",
     run: async () => {
       await h.call("update", "config/lease", { ttl: "1h", max_ttl: "2h" });
       await h.call("update", "config/lease", { ttl: "30m" });
-      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 1800, max_ttl: 7200 });
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 1800, max_ttl: 0 });
+      expect((await h.call("update", "config/lease", {})).status).toBe(204);
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 0, max_ttl: 0 });
     },
   },
   {

@@ -44,12 +44,13 @@ async function pathLeaseRead(request: Request): Promise<Response | null> {
   return { data: { ttl: lease.ttl, max_ttl: lease.max_ttl } };
 }
 
+/**
+ * Replaces both values, as the builtin does: an omitted field is 0. The
+ * Terraform provider's vault_nomad_secret_backend relies on it (removing
+ * ttl/max_ttl from its config sends `{}` and expects 0/0 back).
+ */
 async function pathLeaseUpdate(request: Request, data: FieldData<typeof leaseFields>): Promise<Response | null> {
-  const lease: LeaseConfig = (await readLeaseConfig(request.storage)) ?? { ttl: 0, max_ttl: 0 };
-  const ttl = data.getOk("ttl");
-  if (ttl.ok) lease.ttl = ttl.value;
-  const maxTtl = data.getOk("max_ttl");
-  if (maxTtl.ok) lease.max_ttl = maxTtl.value;
+  const lease: LeaseConfig = { ttl: data.get("ttl") ?? 0, max_ttl: data.get("max_ttl") ?? 0 };
   if (lease.ttl > 0 && lease.max_ttl > 0 && lease.max_ttl < lease.ttl) {
     return errorResponse(`max_ttl (${lease.max_ttl}s) must not be shorter than ttl (${lease.ttl}s)`);
   }
