@@ -14,11 +14,8 @@ import (
 )
 
 func TestPerformanceStandby(t *testing.T) {
-	logger, _ := newTestLogger(t)
-	fake := startFake(t, hostkit.NomadFakeOptions{})
-	c := newCatalog(t, logger)
-	m := newMount(t, c, logger, nil)
-	configureNomad(t, m, fake)
+	env := newFaultEnv(t) // a configured mount against the Nomad fake
+	fake, m := env.fake, env.m
 	write(t, m, "config/lease", map[string]interface{}{"ttl": 600, "max_ttl": 3600})
 
 	m.Sys.ReplicationStateVal = hostkit.ReplicationPerformanceStandby
