@@ -50,7 +50,7 @@ async function pathLeaseRead(request: Request): Promise<Response | null> {
  * ttl/max_ttl from its config sends `{}` and expects 0/0 back).
  */
 async function pathLeaseUpdate(request: Request, data: FieldData<typeof leaseFields>): Promise<Response | null> {
-  const lease: LeaseConfig = { ttl: data.get("ttl") ?? 0, max_ttl: data.get("max_ttl") ?? 0 };
+  const lease: LeaseConfig = { ttl: data.get("ttl"), max_ttl: data.get("max_ttl") };
   if (lease.ttl > 0 && lease.max_ttl > 0 && lease.max_ttl < lease.ttl) {
     return errorResponse(`max_ttl (${lease.max_ttl}s) must not be shorter than ttl (${lease.ttl}s)`);
   }
