@@ -3,6 +3,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
+import { processMetrics } from "../shared/metrics.ts";
 import { FrameworkBackend } from "./backend.ts";
 import { TypeBool, TypeCommaStringSlice, TypeDurationSecond, TypeMap, TypeString } from "./field-types.ts";
 import { BackendType, NANOS_PER_SECOND, type Request, type Response, type Secret as LeaseSecret } from "./logical.ts";
@@ -99,6 +100,10 @@ function makeBackend(): FrameworkBackend {
             throw new Error("nomad is down");
           },
         },
+      }),
+      definePath({
+        pattern: "creds-unrevocable",
+        operations: { read: async () => unrevocable.response({ token: "t0ps3cret" }, {}) },
       }),
       definePath({ pattern: "readonly", operations: {} }),
     ],
@@ -358,6 +363,31 @@ describe("secrets and leases", () => {
     if (response?.secret === undefined) throw new Error("no secret issued");
     return response.secret;
   }
+
+  it("revokes a secret made for a request the host stopped waiting for, and counts it", async () => {
+    const before = processMetrics.orphansRemoved;
+    const error = await rejection(harness.request({ operation: "read", path: "creds", signal: AbortSignal.abort() }));
+    expect(error.message).toBe("the request was cancelled before its secret could be delivered; the secret was revoked");
+    expect(error.message).not.toContain("t0ps3cret");
+    expect(revoked).toEqual(["acc-1"]);
+    expect(processMetrics.orphansRemoved).toBe(before + 1);
+  });
+
+  it("counts an undeliverable secret it cannot revoke as left to expire, and says so", async () => {
+    const before = processMetrics.orphansLeft;
+    const error = await rejection(
+      harness.request({ operation: "read", path: "creds-unrevocable", signal: AbortSignal.abort() }),
+    );
+    expect(error.message).toBe("the request was cancelled before its secret could be delivered; the secret was left to expire");
+    expect(processMetrics.orphansLeft).toBe(before + 1);
+    expect(harness.logs.join("\n")).toContain("could not revoke a secret the host stopped waiting for");
+  });
+
+  it("delivers a secret normally while the host is still waiting", async () => {
+    const response = await harness.request({ operation: "read", path: "creds", signal: new AbortController().signal });
+    expect(response?.secret).toBeDefined();
+    expect(revoked).toEqual([]);
+  });
 
   it("issues a lease with the default TTL in nanoseconds, renewable, with secret_type", async () => {
     const before = Date.now();

@@ -3,6 +3,7 @@
 // validation, warnings, help and OpenAPI, and lease dispatch.
 import { ErrorCode, PluginError, toPluginError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
+import { processMetrics } from "../shared/metrics.ts";
 import { FieldData, fieldSchemaOf } from "./field-data.ts";
 import { goStringList } from "./go-format.ts";
 import { pathHelpText, rootHelpText } from "./help.ts";
@@ -200,6 +201,9 @@ export class FrameworkBackend implements LogicalBackend {
       const invalid = data.validate();
       if (invalid !== undefined) return errorResponse(`Field validation failed: ${invalid}`);
       response = await spec.handler(request, data, env);
+      if (response?.secret !== undefined && request.signal?.aborted === true) {
+        return this.revokeUndelivered(request, response.secret, response.data ?? null);
+      }
     }
 
     if (response !== null && response !== undefined) {
@@ -215,6 +219,34 @@ export class FrameworkBackend implements LogicalBackend {
       response = withWarnings(response, warnings);
     }
     return normalizeResponse(response);
+  }
+
+  /**
+   * The host stopped waiting (client gone, deadline) while the handler made a
+   * secret: no lease will ever track it, so it is revoked here, as the host
+   * revokes a secret whose lease it fails to store.
+   */
+  private async revokeUndelivered(
+    request: Request,
+    secret: NonNullable<Response["secret"]>,
+    data: Record<string, unknown> | null): Promise<never> {
+    const env = this.requireEnv();
+    const { signal: _cancelled, deadline: _deadline, ...unbounded } = request;
+    let revoked = false;
+    try {
+      await this.handleLease("revoke", { ...unbounded, operation: "revoke", secret, data });
+      revoked = true;
+    } catch (error) {
+      env.logger.warn("could not revoke a secret the host stopped waiting for; only its own expiry ends it", {
+        path: request.path,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    processMetrics.recordOrphan(revoked);
+    throw new PluginError(
+      ErrorCode.Internal,
+      `the request was cancelled before its secret could be delivered; the secret was ${revoked ? "revoked" : "left to expire"}`,
+    );
   }
 
   private async handleLease(operation: "renew" | "revoke", request: Request): Promise<Response | null> {

@@ -94,6 +94,8 @@ export interface Request {
   storage: Storage;
   /** Aborted when the host gives up on the request (client gone, deadline, plugin stopping). */
   signal?: AbortSignal;
+  /** When the host stops waiting for the answer (epoch ms), if it set a deadline. */
+  deadline?: number;
 }
 
 export interface Response {

@@ -23,7 +23,10 @@ import {
 import {
   backoffDelayMs,
   classifyTransportError,
+  fitsBeforeDeadline,
+  isRetryableCreateFailure,
   parseRetryAfterMs,
+  provesNothingWritten,
   shouldRetryStatus,
   shouldRetryTransportError,
 } from "./retry.ts";
@@ -43,6 +46,8 @@ import { validateAccessConfig, validateNomadAddress } from "./validate.ts";
 export interface CreateTokenRequest {
   /** Aborts the call when whoever asked for the token stops waiting. */
   signal?: AbortSignal;
+  /** When whoever asked stops waiting (epoch ms): no retry is started that could not finish before it. */
+  deadline?: number;
   name: string;
   type: NomadTokenType;
   policies?: readonly string[];
@@ -66,6 +71,8 @@ type HttpMethod = "GET" | "PUT" | "DELETE";
 interface CallSpec {
   method: HttpMethod;
   path: string;
+  /** Query parameters besides ?region=. */
+  query?: Record<string, string>;
   /** The path with IDs as placeholders, for observation without high cardinality. */
   route: string;
   body?: unknown;
@@ -77,6 +84,8 @@ interface CallSpec {
   secrets?: readonly string[];
   /** The caller gave up; the call is aborted. */
   signal?: AbortSignal;
+  /** The caller's deadline (epoch ms): caps each attempt's timeout and rules out retries that cannot fit. */
+  deadline?: number;
 }
 
 interface NomadAnswer {
@@ -137,8 +146,90 @@ export class NomadClient {
     }
   }
 
-  /** PUT /v1/acl/token. Never retried once it may have reached Nomad. */
+  /**
+   * PUT /v1/acl/token. A 429 is resent as is; a 5xx or a connection lost after
+   * sending is retried with backoff only after a look-up by the token's name
+   * (unique per request) shows the failed attempt left no token. If it did, that
+   * token is adopted, so one request never yields two tokens.
+   */
   async createToken(request: CreateTokenRequest): Promise<NomadAclToken> {
+    const spec = this.createTokenSpec(request);
+    const { retry } = this.config;
+    let earlierAttemptMayHaveWritten = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const created = await this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
+        if (earlierAttemptMayHaveWritten) await this.removeDuplicates(request.name, created.AccessorID);
+        return created;
+      } catch (error) {
+        const failure = nomadFailureDetail(error);
+        if (failure === undefined || !isRetryableCreateFailure(failure) || attempt >= retry.maxAttempts) throw error;
+        const delayMs = backoffDelayMs(retry, attempt);
+        if (!fitsBeforeDeadline(delayMs, request.deadline)) throw error;
+        if (!provesNothingWritten(failure)) {
+          earlierAttemptMayHaveWritten = true;
+          const adopted = await this.adoptToken(request.name).catch(() => {
+            // Without an answer we cannot rule out a token from the failed attempt.
+            throw error;
+          });
+          if (adopted !== undefined) return adopted;
+        }
+        this.config.logger?.warn("retrying nomad request", {
+          method: spec.method,
+          path: spec.path,
+          attempt,
+          delay_ms: delayMs,
+          reason: failure.status === undefined ? "the answer was lost" : `status ${failure.status}`,
+        });
+        await retry.sleep(delayMs);
+      }
+    }
+  }
+
+  /** The token a failed create left behind under `name`, with its SecretID; undefined when there is none. */
+  private async adoptToken(name: string): Promise<NomadAclToken | undefined> {
+    const [found] = await this.tokensNamed(name);
+    if (found === undefined) return undefined;
+    const token = await this.readToken(found.AccessorID);
+    if (token === undefined) return undefined;
+    this.config.logger?.info("a create whose answer failed had made the token; using it", { accessor_id: token.AccessorID });
+    return token;
+  }
+
+  /**
+   * A 5xx can come back although the write committed later (a Raft apply that
+   * outlived the leader's timeout); then the retry made a second token under the
+   * same name, which no lease would ever revoke.
+   */
+  private async removeDuplicates(name: string, keepAccessor: string): Promise<void> {
+    try {
+      for (const duplicate of await this.tokensNamed(name)) {
+        if (duplicate.AccessorID === keepAccessor) continue;
+        await this.deleteToken(duplicate.AccessorID);
+        this.config.logger?.warn("deleted a duplicate Nomad token left by a failed create", { accessor_id: duplicate.AccessorID });
+      }
+    } catch (error) {
+      this.config.logger?.warn("could not check for a duplicate token after a retried create; its expiration will end it", {
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** Tokens with exactly this name; Nomad filters server-side when it can, and we filter again for older servers. */
+  async tokensNamed(name: string): Promise<NomadAclTokenStub[]> {
+    const filter = `Name == "${name.replace(/["\\]/g, "\\$&")}"`;
+    const spec: CallSpec = {
+      method: "GET",
+      path: "/v1/acl/tokens",
+      query: { filter },
+      route: "/v1/acl/tokens",
+      idempotent: true,
+    };
+    const stubs = await this.perform(spec, (answer) => this.expectJson(spec, answer, tokenStubListSchema));
+    return stubs.filter((token) => token.Name === name);
+  }
+
+  private createTokenSpec(request: CreateTokenRequest): CallSpec {
     const body: Record<string, unknown> = {
       Name: request.name,
       Type: request.type,
@@ -152,15 +243,15 @@ export class NomadClient {
       // A Go duration string; Nomad also takes nanoseconds, which overflow doubles sooner.
       body.ExpirationTTL = `${request.expirationTTLSeconds}s`;
     }
-    const spec: CallSpec = {
+    return {
       method: "PUT",
       path: "/v1/acl/token",
       route: "/v1/acl/token",
       body,
       idempotent: false,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
     };
-    return this.perform(spec, (answer) => this.expectJson(spec, answer, tokenSchema));
   }
 
   /** GET /v1/acl/token/:accessor; undefined when Nomad does not know the accessor. */
@@ -302,14 +393,16 @@ export class NomadClient {
     const headers = body === undefined ? this.baseHeaders : { ...this.baseHeaders, "content-type": "application/json" };
 
     for (let attempt = 1; ; attempt++) {
-      const deadline = AbortSignal.timeout(requestTimeoutMs);
+      const attemptTimeoutMs =
+        spec.deadline === undefined ? requestTimeoutMs : Math.max(1, Math.min(requestTimeoutMs, spec.deadline - Date.now()));
+      const deadline = AbortSignal.timeout(attemptTimeoutMs);
       const signals = [deadline, this.stopping.signal, ...(spec.signal === undefined ? [] : [spec.signal])];
       const started = Date.now();
       let answer: NomadAnswer & { retryAfterMs: number | undefined };
       try {
         const response = await this.pool.request({
           method: spec.method,
-          path: this.requestPath(spec.path),
+          path: this.requestPath(spec.path, spec.query),
           headers,
           body: body ?? null,
           signal: AbortSignal.any(signals),
@@ -329,12 +422,17 @@ export class NomadClient {
         const reason = cancelled
           ? `${spec.method} ${spec.path} was cancelled (${this.stopping.signal.aborted ? "the plugin is stopping" : "the caller stopped waiting"})`
           : timedOut
-          ? `${spec.method} ${spec.path} got no answer within ${requestTimeoutMs}ms`
+          ? `${spec.method} ${spec.path} got no answer within ${attemptTimeoutMs}ms`
           : kind === "tls"
             ? `TLS handshake failed: ${transportErrorText(error)}`
             : transportErrorText(error);
-        if (!timedOut && !cancelled && shouldRetryTransportError(kind, spec.idempotent) && attempt < retry.maxAttempts) {
-          await this.backoff(spec, attempt, reason);
+        if (
+          !timedOut &&
+          !cancelled &&
+          shouldRetryTransportError(kind, spec.idempotent) &&
+          attempt < retry.maxAttempts &&
+          (await this.backoff(spec, attempt, reason))
+        ) {
           continue;
         }
         const neverSent = kind === "never-sent-transient" || kind === "never-sent-permanent" || kind === "tls";
@@ -346,6 +444,7 @@ export class NomadClient {
             attempts: attempt,
             mayHaveTakenEffect: spec.method !== "GET" && !neverSent,
             timedOut,
+            cancelled,
           },
           reason,
           error,
@@ -358,16 +457,21 @@ export class NomadClient {
         attempt,
         duration_ms: Date.now() - started,
       });
-      if (shouldRetryStatus(answer.status, spec.idempotent) && attempt < retry.maxAttempts) {
-        await this.backoff(spec, attempt, `status ${answer.status}`, answer.retryAfterMs);
+      if (
+        shouldRetryStatus(answer.status, spec.idempotent) &&
+        attempt < retry.maxAttempts &&
+        (await this.backoff(spec, attempt, `status ${answer.status}`, answer.retryAfterMs))
+      ) {
         continue;
       }
       return answer;
     }
   }
 
-  private async backoff(spec: CallSpec, attempt: number, reason: string, retryAfterMs?: number): Promise<void> {
+  /** Waits before the next attempt; false (without waiting) when the caller's deadline leaves no room for one. */
+  private async backoff(spec: CallSpec, attempt: number, reason: string, retryAfterMs?: number): Promise<boolean> {
     const delayMs = backoffDelayMs(this.config.retry, attempt, retryAfterMs);
+    if (!fitsBeforeDeadline(delayMs, spec.deadline)) return false;
     this.config.logger?.warn("retrying nomad request", {
       method: spec.method,
       path: spec.path,
@@ -376,6 +480,7 @@ export class NomadClient {
       reason: this.mask(spec, reason),
     });
     await this.config.retry.sleep(delayMs);
+    return true;
   }
 
   private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T>): T;
@@ -420,9 +525,11 @@ export class NomadClient {
     return maskNomadText(text, rules);
   }
 
-  private requestPath(path: string): string {
-    const query = this.config.region === undefined ? "" : `?region=${encodeURIComponent(this.config.region)}`;
-    return `${this.basePath}${path}${query}`;
+  private requestPath(path: string, extra: Record<string, string> = {}): string {
+    const query = new URLSearchParams(extra);
+    if (this.config.region !== undefined) query.set("region", this.config.region);
+    const text = query.toString();
+    return `${this.basePath}${path}${text === "" ? "" : `?${text}`}`;
   }
 
   private buildBaseHeaders(url: URL): Record<string, string> {

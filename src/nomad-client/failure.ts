@@ -23,6 +23,8 @@ export interface NomadFailureDetail {
    */
   mayHaveTakenEffect: boolean;
   timedOut: boolean;
+  /** The caller or the plugin's shutdown aborted the call. */
+  cancelled: boolean;
 }
 
 const details = new WeakMap<PluginError, NomadFailureDetail>();
@@ -51,11 +53,11 @@ export function maskNomadText(text: string, rules: MaskingRules = {}): string {
   return masked.length > MAX_BODY_IN_MESSAGE ? `${masked.slice(0, MAX_BODY_IN_MESSAGE)}…` : masked;
 }
 
-export function nomadApiError(detail: Omit<NomadFailureDetail, "timedOut">, statusText: string): PluginError {
+export function nomadApiError(detail: Omit<NomadFailureDetail, "timedOut" | "cancelled">, statusText: string): PluginError {
   const shown = detail.body !== undefined && detail.body !== "" ? detail.body : statusText;
   const message = `Nomad API error: ${detail.method} ${detail.path} returned ${detail.status ?? "?"}: ${shown}${retriedSuffix(detail.attempts)}`;
   const error = new PluginError(ErrorCode.NomadApi, message, detail.status === undefined ? {} : { httpStatus: detail.status });
-  details.set(error, { ...detail, timedOut: false });
+  details.set(error, { ...detail, timedOut: false, cancelled: false });
   return error;
 }
 
@@ -85,6 +87,7 @@ export function nomadBadResponseError(method: string, path: string, problem: str
     attempts: 1,
     mayHaveTakenEffect: method !== "GET",
     timedOut: false,
+    cancelled: false,
   });
   return error;
 }

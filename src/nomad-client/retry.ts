@@ -1,13 +1,18 @@
 // When a failed attempt may be tried again, and how long to wait first.
 //
-// The rule that matters: a retry must never be able to create a second token. So a
-// create (PUT/POST) is retried only when the failure proves Nomad never saw the
-// request (the connection was refused or never came up). GET and DELETE are
-// idempotent here — a DELETE retried after a lost answer comes back "nonexistent",
-// which the client reports as already gone — so they are also retried on broken
-// connections, 429 and 5xx. Timeouts are not retried: the attempt already spent the
-// whole deadline, and Vault's own revoke loop retries later anyway.
+// The rule that matters: a retry must never be able to create a second token. So
+// this layer resends a create (PUT) only when the failure proves Nomad never acted
+// on it: the connection was refused or never came up, or the answer was 429 (a
+// rate limiter refuses before the request is handled). A create that failed in a
+// way that may have taken effect (5xx, a broken connection after sending) is
+// retried one level up, by NomadClient.createToken, which first looks for the
+// token by its unique name. GET and DELETE are idempotent here — a DELETE retried
+// after a lost answer comes back "nonexistent", which the client reports as
+// already gone — so they are also retried on broken connections and 5xx.
+// Timeouts are not retried: the attempt already spent the whole deadline, and
+// Vault's own revoke loop retries later anyway.
 import type { NomadRetryPolicy } from "./config.ts";
+import type { NomadFailureDetail } from "./failure.ts";
 
 /** Errors raised before any byte of the request reached Nomad. */
 const NEVER_SENT_TRANSIENT = new Set([
@@ -39,8 +44,35 @@ export function shouldRetryTransportError(kind: TransportFailureKind, idempotent
 }
 
 export function shouldRetryStatus(status: number, idempotent: boolean): boolean {
-  return idempotent && (status === 429 || status >= 500);
+  return status === 429 || (idempotent && status >= 500);
 }
+
+/**
+ * A failed create worth another try once we know it left no token: Nomad (or a
+ * proxy in front of it) answered 5xx, or the connection broke after sending.
+ * Timeouts and cancellations are final, 4xx are the caller's to fix.
+ */
+export function isRetryableCreateFailure(failure: NomadFailureDetail | undefined): boolean {
+  if (failure === undefined || failure.timedOut || failure.cancelled) return false;
+  if (failure.status === undefined) return failure.mayHaveTakenEffect;
+  return failure.status >= 500;
+}
+
+/**
+ * Nomad's answers when it has no leader: the write was refused before any
+ * state change, so no token can exist and the look-up before a retry is skipped.
+ */
+export function provesNothingWritten(failure: NomadFailureDetail): boolean {
+  return failure.status !== undefined && /No cluster leader/i.test(failure.body ?? "");
+}
+
+/** Whether a wait of `delayMs` still leaves time for another attempt before `deadline` (epoch ms). */
+export function fitsBeforeDeadline(delayMs: number, deadline: number | undefined, now = Date.now()): boolean {
+  return deadline === undefined || now + delayMs + MIN_ATTEMPT_MS <= deadline;
+}
+
+/** Less time than this left for an attempt is not worth starting one. */
+export const MIN_ATTEMPT_MS = 250;
 
 /**
  * Exponential backoff with "equal jitter": half the step is fixed, half random, so

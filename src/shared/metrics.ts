@@ -32,6 +32,10 @@ export class PluginMetrics {
   errors = 0;
   readonly nomadLatency = new LatencySample();
   nomadFailures = 0;
+  /** Credentials made for a request that could not deliver them, deleted again. */
+  orphansRemoved = 0;
+  /** Such credentials that could not be deleted: only their own expiry ends them. */
+  orphansLeft = 0;
   private readonly startedAt = Date.now();
 
   recordRequest(failed: boolean): void {
@@ -42,6 +46,11 @@ export class PluginMetrics {
   recordNomadCall(milliseconds: number, failed: boolean): void {
     this.nomadLatency.record(milliseconds);
     if (failed) this.nomadFailures += 1;
+  }
+
+  recordOrphan(removed: boolean): void {
+    if (removed) this.orphansRemoved += 1;
+    else this.orphansLeft += 1;
   }
 
   snapshot(): Record<string, number | null> {
@@ -57,6 +66,8 @@ export class PluginMetrics {
       nomad_failures: this.nomadFailures,
       nomad_p50_ms: round(this.nomadLatency.quantile(0.5)),
       nomad_p99_ms: round(this.nomadLatency.quantile(0.99)),
+      orphans_removed: this.orphansRemoved,
+      orphans_left: this.orphansLeft,
     };
   }
 

@@ -136,8 +136,17 @@ export class VaultBackendServer {
           if (call.request.request === undefined) throw new PluginError(ErrorCode.InvalidRequest, "request is missing");
           const cancelled = new AbortController();
           call.on("cancelled", () => cancelled.abort());
+          const deadline = deadlineMs(call.getDeadline());
+          // grpc-js ends a call at its deadline; the handler must learn of it too.
+          const deadlineTimer =
+            deadline === undefined ? undefined : setTimeout(() => cancelled.abort(), Math.max(0, deadline - Date.now()));
+          deadlineTimer?.unref();
           try {
-            const request = { ...requestFromPb(call.request.request, instance.storage), signal: cancelled.signal };
+            const request = {
+              ...requestFromPb(call.request.request, instance.storage),
+              signal: cancelled.signal,
+              ...(deadline === undefined ? {} : { deadline }),
+            };
             const response = await instance.backend.handleRequest(request);
             processMetrics.recordRequest(false);
             return { response: responseToPb(response) };
@@ -145,6 +154,8 @@ export class VaultBackendServer {
             processMetrics.recordRequest(true);
             this.logFailure(instance, call.request.request.operation, call.request.request.path, error);
             return { err: errorToPb(error) };
+          } finally {
+            clearTimeout(deadlineTimer);
           }
         });
       },
@@ -246,4 +257,10 @@ export function multiplexId(metadata: grpc.Metadata): string {
   const id = String(values[0]);
   if (id === "") throw new PluginError(ErrorCode.Multiplex, "empty multiplex ID in metadata");
   return id;
+}
+
+/** A grpc-js deadline as epoch ms; undefined when the host set none. */
+function deadlineMs(deadline: grpc.Deadline): number | undefined {
+  const value = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(value) ? value : undefined;
 }

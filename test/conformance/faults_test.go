@@ -172,30 +172,50 @@ func TestFaults(t *testing.T) {
 		assertNoOrphans(t, e.fake, e.m)
 	})
 
-	t.Run("creds answer lost after Nomad created the token", func(t *testing.T) {
+	// A create whose outcome is unknown is retried only after a look-up by the
+	// token's unique name; a token the failed attempt made is handed out
+	// instead of a second one, so every token has exactly one lease.
+	adoptsOrRetries := func(t *testing.T, fault func(e *faultEnv) error, wantCreates int) {
 		e := newFaultEnv(t)
-		// Nomad makes the token, then the connection breaks before the
-		// answer: the create is not retried, and the token no lease knows
-		// of must not stay behind.
-		must(t, e.fake.DropNext(hostkit.Fault{Method: "PUT", Path: "/v1/acl/token", AfterProcessing: true}))
-		start := time.Now()
-		resp, err := handle(t, e.m, opRead, "creds/dispatch", nil)
-		took := time.Since(start)
-		ferr := requestError(resp, err)
-		if ferr == nil {
-			t.Fatalf("creds succeeded although its answer was lost: %v", resp.Data)
-		}
-		t.Logf("error after %v: %v", took.Round(time.Millisecond), ferr)
-		if !strings.Contains(ferr.Error(), e.fake.URL) {
-			t.Errorf("error does not name the Nomad address %s: %q", e.fake.URL, ferr)
-		}
-		if took > 10*time.Second {
-			t.Errorf("creds took %v to fail", took)
-		}
-		if n := tokenCreates(t, e.fake); n != 1 {
-			t.Errorf("%d token creates sent; a create whose answer was lost must not be retried", n)
+		must(t, fault(e))
+		_, l := issue(t, e.m, "dispatch")
+		accessor := accessorOf(t, l)
+		if n := tokenCreates(t, e.fake); n != wantCreates {
+			t.Errorf("%d token creates sent, want %d", n, wantCreates)
 		}
 		assertNoOrphans(t, e.fake, e.m)
+		must(t, e.m.Expiration().Revoke(ctxFor(t), l.LeaseID))
+		toks, err := e.fake.VaultTokens()
+		must(t, err)
+		for _, tok := range toks {
+			if tok.AccessorID == accessor {
+				t.Errorf("token %s still in Nomad after its lease was revoked", accessor)
+			}
+		}
+		assertNoOrphans(t, e.fake, e.m)
+	}
+	t.Run("creds answer lost after Nomad created the token: that token is handed out", func(t *testing.T) {
+		adoptsOrRetries(t, func(e *faultEnv) error {
+			return e.fake.DropNext(hostkit.Fault{Method: "PUT", Path: "/v1/acl/token", AfterProcessing: true})
+		}, 1)
+	})
+	t.Run("creds when Nomad made the token but answered 500: that token is handed out", func(t *testing.T) {
+		adoptsOrRetries(t, func(e *faultEnv) error {
+			return e.fake.FailNext(hostkit.Fault{Method: "PUT", Path: "/v1/acl/token", Status: 500,
+				Body: "timed out enqueuing operation", AfterProcessing: true})
+		}, 1)
+	})
+	t.Run("creds through a Nomad leader election: 'No cluster leader' is retried", func(t *testing.T) {
+		adoptsOrRetries(t, func(e *faultEnv) error {
+			return e.fake.FailNext(hostkit.Fault{Method: "PUT", Path: "/v1/acl/token", Status: 500,
+				Body: "No cluster leader", Times: 2})
+		}, 3)
+	})
+	t.Run("creds through a rate limiter: 429 is retried", func(t *testing.T) {
+		adoptsOrRetries(t, func(e *faultEnv) error {
+			return e.fake.FailNext(hostkit.Fault{Method: "PUT", Path: "/v1/acl/token", Status: 429,
+				Body: "Too Many Requests", Times: 1})
+		}, 2)
 	})
 
 	revokeFailsThenSucceeds := func(t *testing.T, status int, headers map[string]string, wantText string) {

@@ -8,7 +8,7 @@
 // separate so that it stays up while the fake "Nomad" is down (goDown). Every
 // control route lives under /__fake/ and calls one of the fake's own methods:
 //
-//   POST /__fake/fail-next    {method?, path?, pathRegex?, status, body?, headers?, times?}  → failNext
+//   POST /__fake/fail-next    {method?, path?, pathRegex?, status, body?, headers?, times?, afterProcessing?}  → failNext
 //   POST /__fake/drop-next    {method?, path?, pathRegex?, times?, afterProcessing?}          → dropNext
 //   POST /__fake/latency      {ms, method?, path?, pathRegex?}                                → setLatency
 //   POST /__fake/clear-faults                                                                 → clearFaults
@@ -109,12 +109,15 @@ async function control(method: string, url: URL, request: http.IncomingMessage):
       const times = optionalNumber(body, "times");
       const text = optionalString(body, "body");
       const headers = headerMap(body);
+      const after = body.afterProcessing;
+      if (after !== undefined && typeof after !== "boolean") throw new ControlError("afterProcessing must be a boolean");
       fake.failNext({
         ...requestMatch(body),
         status,
         ...(text === undefined ? {} : { body: text }),
         ...(headers === undefined ? {} : { headers }),
         ...(times === undefined ? {} : { times }),
+        ...(after === undefined ? {} : { afterProcessing: after }),
       });
       return { ok: true };
     }

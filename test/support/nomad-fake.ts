@@ -52,6 +52,17 @@ export interface NomadFakeOptions {
   now?: () => number;
 }
 
+/**
+ * The one go-bexpr form the engine sends, `Name == "<quoted>"`; anything else is
+ * refused as Nomad refuses an expression it cannot parse.
+ */
+function nameFilter(filter: string | null): string | undefined {
+  if (filter === null || filter === "") return undefined;
+  const parsed = /^Name == "((?:[^"\\]|\\.)*)"$/.exec(filter);
+  if (parsed === null) fail(400, `failed to read filter expression: ${filter}`);
+  return (parsed[1] as string).replace(/\\(.)/g, "$1");
+}
+
 /** Which requests a fault or a count applies to. `path` matches the concrete path or the route, e.g. "/v1/acl/token/:accessor". */
 export interface RequestMatch {
   method?: string;
@@ -64,6 +75,8 @@ export interface InjectedFailure extends RequestMatch {
   headers?: Record<string, string>;
   /** How many matching requests fail; default 1. */
   times?: number;
+  /** Perform the operation, then answer with the failure: "Nomad did it but reported an error". */
+  afterProcessing?: boolean;
 }
 
 export interface InjectedDrop extends RequestMatch {
@@ -228,6 +241,7 @@ export class NomadFake {
   private readonly roles = new Map<string, StoredRole>();
   private readonly sockets = new Set<Socket>();
   private readonly failures: InjectedFailure[] = [];
+  private readonly afterHandlingHooks: { match: RequestMatch; action: () => void }[] = [];
   private readonly drops: InjectedDrop[] = [];
   private latencyRules: { ms: number; match: RequestMatch }[] = [];
   private raftIndex = 10;
@@ -412,6 +426,11 @@ export class NomadFake {
     this.failures.push({ ...failure, times: failure.times ?? 1 });
   }
 
+  /** Runs `action` once, after the next matching request was handled and before its answer is sent. */
+  afterHandling(match: RequestMatch, action: () => void): void {
+    this.afterHandlingHooks.push({ match, action });
+  }
+
   /** Destroys the socket of the next matching request(s) without an answer. */
   dropNext(drop: InjectedDrop = {}): void {
     this.drops.push({ ...drop, times: drop.times ?? 1 });
@@ -420,6 +439,7 @@ export class NomadFake {
   clearFaults(): void {
     this.failures.length = 0;
     this.drops.length = 0;
+    this.afterHandlingHooks.length = 0;
     this.latencyRules = [];
   }
 
@@ -486,7 +506,7 @@ export class NomadFake {
     }
     const failure = takeFault(this.failures, method, url.pathname, route);
     let reply: Reply;
-    if (failure !== undefined) {
+    if (failure !== undefined && !failure.afterProcessing) {
       reply = { status: failure.status, text: failure.body ?? "", headers: failure.headers ?? {} };
     } else {
       const context: RequestContext = {
@@ -497,6 +517,17 @@ export class NomadFake {
         identity: this.resolveIdentity(secret),
       };
       reply = this.dispatch(context);
+      if (failure !== undefined) reply = { status: failure.status, text: failure.body ?? "", headers: failure.headers ?? {} };
+    }
+    const hook = this.afterHandlingHooks.findIndex((candidate) => matches(candidate.match, method, url.pathname, route));
+    if (hook >= 0) {
+      this.afterHandlingHooks.splice(hook, 1)[0]?.action();
+      // Let an abort the action caused reach the client before the answer does.
+      await sleep(20);
+      if (response.destroyed) {
+        entry.outcome = "dropped";
+        return;
+      }
     }
     if (drop?.afterProcessing) {
       entry.outcome = "dropped";
@@ -698,8 +729,10 @@ export class NomadFake {
   private listTokens(context: RequestContext): Reply {
     this.requireManagement(context.identity);
     const prefix = context.query.get("prefix") ?? "";
+    const wantedName = nameFilter(context.query.get("filter"));
     const stubs = [...this.tokensByAccessor.values()]
       .filter((token) => token.accessorId.startsWith(prefix))
+      .filter((token) => wantedName === undefined || token.name === wantedName)
       .sort((left, right) => left.createIndex - right.createIndex)
       .map((token) => {
         const { SecretID: _secret, ...stub } = this.tokenJson(token);

@@ -331,27 +331,113 @@ describe("retries", () => {
     expect(nomad.requestCount({ method: "DELETE" })).toBe(4);
   });
 
-  it("never retries a create on 5xx, and flags that it may have taken effect", async () => {
+  it("retries a create on 5xx once a look-up by name shows it left no token", async () => {
     const nomad = await fake();
-    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "timed out enqueuing operation" });
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "rpc error: EOF" });
     const { delays, retry } = instantRetry();
     const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
-    const error = await failureOf(nomadClient.createToken({ name: "x", type: "client", policies: ["p"] }));
-    expect(error.httpStatus).toBe(500);
-    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(1);
-    expect(delays).toEqual([]);
-    expect(nomadFailureDetail(error)?.mayHaveTakenEffect).toBe(true);
+    const token = await nomadClient.createToken({ name: "vault-x-1", type: "client", policies: ["p"] });
+    expect(token.Name).toBe("vault-x-1");
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(2);
+    expect(nomad.requestCount({ method: "GET", path: "/v1/acl/tokens" })).toBeGreaterThanOrEqual(1);
+    expect(delays).toEqual([150]);
+    expect(nomad.issuedTokens().filter((issued) => issued.Name === "vault-x-1")).toHaveLength(1);
   });
 
-  it("never retries a create whose answer was lost, so at most one token exists", async () => {
+  it("adopts the token a create made before answering 5xx, so the caller gets it and no second one exists", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "timed out enqueuing operation", afterProcessing: true });
+    const { delays, retry } = instantRetry();
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
+    const token = await nomadClient.createToken({ name: "vault-made-anyway", type: "client", policies: ["p"] });
+    const made = nomad.issuedTokens().filter((issued) => issued.Name === "vault-made-anyway");
+    expect(made).toHaveLength(1);
+    expect(token.AccessorID).toBe(made[0]?.AccessorID);
+    expect(token.SecretID).toBe(made[0]?.SecretID);
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(1);
+    expect(delays).toEqual([]);
+  });
+
+  it("adopts the token of a create whose answer was lost, so at most one token exists", async () => {
     const nomad = await fake();
     nomad.dropNext({ method: "PUT", path: "/v1/acl/token", afterProcessing: true });
     const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry: instantRetry().retry });
-    const error = await failureOf(nomadClient.createToken({ name: "lost-answer", type: "client", policies: ["p"] }));
-    expect(error.code).toBe(ErrorCode.NomadUnreachable);
-    expect(nomadFailureDetail(error)).toMatchObject({ mayHaveTakenEffect: true, attempts: 1 });
+    const token = await nomadClient.createToken({ name: "lost-answer", type: "client", policies: ["p"] });
     expect(nomad.requestCount({ method: "PUT" })).toBe(1);
-    expect(nomad.issuedTokens().map((token) => token.Name)).toEqual(["lost-answer"]);
+    expect(nomad.issuedTokens().filter((issued) => issued.Name === "lost-answer").map((issued) => issued.AccessorID)).toEqual([
+      token.AccessorID,
+    ]);
+  });
+
+  it("retries without a look-up when Nomad has no leader (nothing was written)", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "No cluster leader", times: 2 });
+    const { delays, retry } = instantRetry();
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
+    const token = await nomadClient.createToken({ name: "after-election", type: "client", policies: ["p"] });
+    expect(token.Name).toBe("after-election");
+    expect(nomad.requestCount({ method: "GET", path: "/v1/acl/tokens" })).toBe(0);
+    expect(delays).toEqual([150, 300]);
+  });
+
+  it("gives up on a create after the configured attempts, flagging that it may have taken effect", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 503, body: "No cluster leader", times: 10 });
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry: instantRetry().retry });
+    const error = await failureOf(nomadClient.createToken({ name: "x", type: "client", policies: ["p"] }));
+    expect(error.httpStatus).toBe(503);
+    expect(error.message).toBe("Nomad API error: PUT /v1/acl/token returned 503: No cluster leader");
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(3);
+    expect(nomadFailureDetail(error)?.mayHaveTakenEffect).toBe(true);
+  });
+
+  it("does not retry a create when the look-up fails: it cannot rule out a token, so the first error stands", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 502, body: "Bad Gateway" });
+    nomad.failNext({ method: "GET", path: "/v1/acl/tokens", status: 403, body: "Permission denied" });
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry: instantRetry().retry });
+    const error = await failureOf(nomadClient.createToken({ name: "x", type: "client", policies: ["p"] }));
+    expect(error.message).toBe("Nomad API error: PUT /v1/acl/token returned 502: Bad Gateway");
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(1);
+  });
+
+  it("deletes a duplicate when a failed create committed late and the retry made a second token", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "raft apply timed out" });
+    const late: string[] = [];
+    const { retry } = instantRetry(() => {
+      // The first attempt's write lands after the look-up saw nothing.
+      late.push(nomad.issueToken({ name: "vault-late", policies: ["p"] }).AccessorID);
+    });
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
+    const token = await nomadClient.createToken({ name: "vault-late", type: "client", policies: ["p"] });
+    expect(late).toHaveLength(1);
+    expect(nomad.hasToken(late[0] as string)).toBe(false);
+    expect(nomad.issuedTokens().filter((issued) => issued.Name === "vault-late").map((issued) => issued.AccessorID)).toEqual([
+      token.AccessorID,
+    ]);
+  });
+
+  it("starts no retry that cannot finish before the caller's deadline", async () => {
+    const nomad = await fake();
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body: "No cluster leader" });
+    const { delays, retry } = instantRetry();
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
+    const error = await failureOf(
+      nomadClient.createToken({ name: "x", type: "client", policies: ["p"], deadline: Date.now() + 100 }),
+    );
+    expect(error.httpStatus).toBe(500);
+    expect(delays).toEqual([]);
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(1);
+  });
+
+  it("finds tokens by exact name, quoting the filter Nomad evaluates", async () => {
+    const nomad = await fake();
+    nomad.issueToken({ name: 'vault-odd"name\\x' });
+    nomad.issueToken({ name: "vault-odd" });
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "" });
+    expect((await nomadClient.tokensNamed('vault-odd"name\\x')).map((token) => token.Name)).toEqual(['vault-odd"name\\x']);
+    expect(await nomadClient.tokensNamed("nobody")).toEqual([]);
   });
 
   it("retries a create refused at connect time, since Nomad never saw it", async () => {
@@ -377,7 +463,7 @@ describe("retries", () => {
     expect(nomad.hasToken(accessor)).toBe(false);
   });
 
-  it("retries a GET on 429, honouring Retry-After up to the cap; a create on 429 is not retried", async () => {
+  it("retries a GET and a create on 429 (refused before handling), honouring Retry-After up to the cap", async () => {
     const nomad = await fake();
     nomad.failNext({ method: "GET", status: 429, body: "Too Many Requests", headers: { "Retry-After": "2" } });
     const { delays, retry } = instantRetry();
@@ -385,11 +471,17 @@ describe("retries", () => {
     expect(await nomadClient.listTokens()).toHaveLength(1);
     expect(delays).toEqual([2000]);
 
-    nomad.failNext({ method: "PUT", status: 429, body: "Too Many Requests" });
+    nomad.failNext({ method: "PUT", status: 429, body: "Too Many Requests", times: 2 });
+    const token = await nomadClient.createToken({ name: "limited", type: "client", policies: ["p"] });
+    expect(token.Name).toBe("limited");
+    expect(nomad.requestCount({ method: "PUT" })).toBe(3);
+    expect(delays).toEqual([2000, 150, 300]);
+    expect(nomad.issuedTokens().filter((issued) => issued.Name === "limited")).toHaveLength(1);
+
+    nomad.failNext({ method: "PUT", status: 429, body: "Too Many Requests", times: 5 });
     const error = await failureOf(nomadClient.createToken({ name: "x", type: "client", policies: ["p"] }));
     expect(error.httpStatus).toBe(429);
     expect(nomadFailureDetail(error)?.mayHaveTakenEffect).toBe(false);
-    expect(nomad.requestCount({ method: "PUT" })).toBe(1);
   });
 
   it("logs each retry with method, path and reason, but no token", async () => {

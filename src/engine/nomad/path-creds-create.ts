@@ -18,6 +18,7 @@ import { readLeaseConfig } from "./path-config-lease.ts";
 import { readRole } from "./path-roles.ts";
 import { tokenName } from "./token-name.ts";
 import { CREATES_LEASE } from "../../framework/replication.ts";
+import { processMetrics } from "../../shared/metrics.ts";
 
 const credsFields = {
   name: {
@@ -74,6 +75,7 @@ async function pathTokenRead(
   try {
     token = await client.createToken({
       ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.deadline === undefined ? {} : { deadline: request.deadline }),
       name,
       type: role.type === "management" ? "management" : "client",
       policies: role.policies,
@@ -105,22 +107,36 @@ async function pathTokenRead(
 }
 
 /**
- * A create whose answer was lost may still have made a token that no lease
- * knows of. Its name is unique, so we find it by name and delete it. If Nomad
- * cannot be asked now, the token's own expiration still ends it.
+ * A create whose answer was lost (or that the caller abandoned) may still have
+ * made a token that no lease knows of. Its name is unique, so we find it by
+ * name and delete it. If Nomad cannot be asked now, the token's own expiration
+ * still ends it; either way the stats line counts it.
  */
 async function removeOrphan(client: NomadClient, name: string, env: HandlerEnv): Promise<void> {
+  let orphans;
   try {
-    const orphans = (await client.listTokens()).filter((token) => token.Name === name);
-    for (const orphan of orphans) {
-      await client.deleteToken(orphan.AccessorID);
-      env.logger.warn("deleted a Nomad token whose creation answer was lost", { accessor_id: orphan.AccessorID });
-    }
+    orphans = await client.tokensNamed(name);
   } catch (error) {
+    // Unknown whether a token exists: counted as left, so the operator sees it.
+    processMetrics.recordOrphan(false);
     env.logger.warn("could not check Nomad for a token whose creation answer was lost; its expiration will end it", {
       token_name: name,
       error: (error as Error).message,
     });
+    return;
+  }
+  for (const orphan of orphans) {
+    try {
+      await client.deleteToken(orphan.AccessorID);
+      processMetrics.recordOrphan(true);
+      env.logger.warn("deleted a Nomad token whose creation answer was lost", { accessor_id: orphan.AccessorID });
+    } catch (error) {
+      processMetrics.recordOrphan(false);
+      env.logger.warn("could not delete a Nomad token whose creation answer was lost; its expiration will end it", {
+        accessor_id: orphan.AccessorID,
+        error: (error as Error).message,
+      });
+    }
   }
 }
 

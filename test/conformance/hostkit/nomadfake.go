@@ -188,7 +188,8 @@ type Fault struct {
 	Body      string            `json:"body,omitempty"`
 	Headers   map[string]string `json:"headers,omitempty"`
 	Times     int               `json:"times,omitempty"`
-	// AfterProcessing (DropNext only): do the work, then cut the connection.
+	// AfterProcessing: do the work, then cut the connection (DropNext) or
+	// answer with Status anyway (FailNext).
 	AfterProcessing bool `json:"afterProcessing,omitempty"`
 }
 
