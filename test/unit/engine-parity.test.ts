@@ -313,7 +313,7 @@ const cases: ParityCase[] = [
   },
   {
     name: "an unusable address or PEM is stored with a warning naming the field; creds then fail naming config/access",
-    builtin: "same storage (Terraform writes address=foobar and reads it back); the builtin gives no warning",
+    builtin: "differs: the builtin stores the same values (Terraform writes address=foobar and reads it back) but gives no warning",
     run: async () => {
       await h.call("update", "role/admin", { type: "management" });
       for (const [input, field, readBack] of [
