@@ -511,8 +511,8 @@ describe.skipIf(!gate.enabled)("Nomad secrets engine on a real server and Nomad"
     const { cli, nomad, plugin, vault, engineToken } = env();
     if (vault.binary.kind !== "vault") context.skip("OpenBao has no builtin nomad engine to migrate from");
     type Entry = { name: string; type: string; version: string; builtin: boolean };
-    const catalog = await cli.json<{ detailed?: Entry[] } | Entry[]>(["plugin", "list", "-detailed", "-format=json", "secret"]);
-    const entries = Array.isArray(catalog) ? catalog : (catalog.detailed ?? []);
+    const catalog = await cli.json<{ details?: Entry[] } | Entry[]>(["plugin", "list", "-detailed", "-format=json", "secret"]);
+    const entries = Array.isArray(catalog) ? catalog : (catalog.details ?? []);
     const builtin = entries.find((entry) => entry.name === PLUGIN_NAME && entry.builtin);
     expect(builtin, JSON.stringify(entries)).toBeDefined();
     const builtinVersion = (builtin as Entry).version;

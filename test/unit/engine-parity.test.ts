@@ -1,6 +1,7 @@
 // Parity with Vault's builtin Nomad engine, and each deliberate difference.
 // `builtin` says what the builtin does for the same input: "same" cases hold us
 // to it; "differs" cases are improvements, and each would fail on the builtin.
+import { putJSON } from "../../src/framework/storage.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startEngine, type EngineHarness } from "../support/engine-harness.ts";
 
@@ -79,6 +80,20 @@ const cases: ParityCase[] = [
       expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 3600, max_ttl: 7200 });
       expect((await h.call("delete", "config/lease")).status).toBe(204);
       expect((await h.call("read", "config/lease")).status).toBe(404);
+    },
+  },
+  {
+    name: "config/lease is stored as the builtin stores it (Go durations in nanoseconds), and seconds from older builds still read",
+    builtin: "same",
+    run: async () => {
+      await h.call("update", "config/lease", { ttl: "7m", max_ttl: "20m" });
+      const stored = await h.mount.storage.get("config/lease");
+      expect(JSON.parse(Buffer.from(stored?.value ?? new Uint8Array()).toString("utf8"))).toEqual({ ttl: 420e9, max_ttl: 1200e9 });
+      // What the builtin leaves behind when its mount is tuned to this plugin, and what 0.1.0 wrote.
+      await putJSON(h.mount.storage, "config/lease", { ttl: 31536000e9, max_ttl: 0 });
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 31536000, max_ttl: 0 });
+      await putJSON(h.mount.storage, "config/lease", { ttl: 600, max_ttl: 3600 });
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 600, max_ttl: 3600 });
     },
   },
   {
