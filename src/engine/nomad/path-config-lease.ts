@@ -29,7 +29,12 @@ export function pathConfigLease() {
     fields: leaseFields,
     operations: {
       read: (request) => pathLeaseRead(request),
-      update: { handler: (request, data) => pathLeaseUpdate(request, data), ...WRITES_REPLICATED_STORAGE },
+      update: {
+        handler: (request, data) => pathLeaseUpdate(request, data),
+        // The builtin's operation id (nomad-configure-lease).
+        displayAttrs: { operationVerb: "configure", operationSuffix: "lease" },
+        ...WRITES_REPLICATED_STORAGE,
+      },
       delete: { handler: (request) => pathLeaseDelete(request), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "lease-configuration" },
