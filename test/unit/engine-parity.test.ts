@@ -1,6 +1,7 @@
 // Parity with Vault's builtin Nomad engine, and each deliberate difference.
 // `builtin` says what the builtin does for the same input: "same" cases hold us
 // to it; "differs" cases are improvements, and each would fail on the builtin.
+import { putJSON } from "../../src/framework/storage.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startEngine, type EngineHarness } from "../support/engine-harness.ts";
 
@@ -79,6 +80,20 @@ const cases: ParityCase[] = [
       expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 3600, max_ttl: 7200 });
       expect((await h.call("delete", "config/lease")).status).toBe(204);
       expect((await h.call("read", "config/lease")).status).toBe(404);
+    },
+  },
+  {
+    name: "config/lease is stored as the builtin stores it (Go durations in nanoseconds), and seconds from older builds still read",
+    builtin: "same",
+    run: async () => {
+      await h.call("update", "config/lease", { ttl: "7m", max_ttl: "20m" });
+      const stored = await h.mount.storage.get("config/lease");
+      expect(JSON.parse(Buffer.from(stored?.value ?? new Uint8Array()).toString("utf8"))).toEqual({ ttl: 420e9, max_ttl: 1200e9 });
+      // What the builtin leaves behind when its mount is tuned to this plugin, and what 0.1.0 wrote.
+      await putJSON(h.mount.storage, "config/lease", { ttl: 31536000e9, max_ttl: 0 });
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 31536000, max_ttl: 0 });
+      await putJSON(h.mount.storage, "config/lease", { ttl: 600, max_ttl: 3600 });
+      expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 600, max_ttl: 3600 });
     },
   },
   {
@@ -297,14 +312,11 @@ const cases: ParityCase[] = [
     },
   },
   {
-    name: "bad config/access input is a 400 naming the field, and nothing is stored",
-    builtin: "differs: the builtin stores it and fails later",
+    name: "out-of-range config/access numbers are a 400 naming the field, and nothing is stored",
+    builtin: "differs: the builtin stores any max_token_name_length",
     run: async () => {
       for (const [input, pattern] of [
-        [{ address: "not a url" }, /address/],
         [{ max_token_name_length: 300 }, /max_token_name_length/],
-        [{ client_cert: "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----" }, /client_cert/],
-        [{ ca_cert: "garbage" }, /ca_cert/],
         [{ max_token_name_length: "many" }, /max_token_name_length/],
       ] as const) {
         const out = await h.call("update", "config/access", { token: "t", ...input });
@@ -312,6 +324,34 @@ const cases: ParityCase[] = [
         expect(out.errors?.[0]).toMatch(pattern);
       }
       expect((await h.call("read", "config/access")).status).toBe(404);
+    },
+  },
+  {
+    name: "an unusable address or PEM is stored with a warning naming the field; creds then fail naming config/access",
+    builtin: "differs: the builtin stores the same values (Terraform writes address=foobar and reads it back) but gives no warning",
+    run: async () => {
+      await h.call("update", "role/admin", { type: "management" });
+      for (const [input, field, readBack] of [
+        [{ address: "foobar" }, /address/, "address"],
+        [{ address: "https://127.0.0.1:1", client_cert: "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----" }, /client_cert/, "client_cert"],
+        [{ address: "https://127.0.0.1:1", ca_cert: "garbage" }, /ca_cert/, "ca_cert"],
+      ] as const) {
+        const out = await h.call("update", "config/access", { token: "t", ...input });
+        expect(out.status, JSON.stringify(input)).toBe(200);
+        expect(out.warnings?.join("\n")).toMatch(field);
+        const read = await h.call("read", "config/access");
+        expect(read.data?.[readBack]).toBe((input as Record<string, string>)[readBack]);
+        expect(JSON.stringify(read)).not.toContain('"t"');
+        const creds = await h.creds("admin");
+        expect(creds.status).toBe(400);
+        expect(creds.errors?.[0]).toMatch(/^config\/access is not usable: /);
+        expect(creds.errors?.[0]).toMatch(field);
+        expect(h.nomad.issuedTokens()).toHaveLength(0);
+        await h.call("delete", "config/access");
+      }
+      // Fixed by a write: creds work again.
+      expect((await h.configure()).status).toBe(204);
+      expect((await h.creds("admin")).status).toBe(200);
     },
   },
   {

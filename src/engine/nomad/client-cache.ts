@@ -9,6 +9,7 @@ import {
   type NomadClientConfig,
 } from "../../nomad-client/index.ts";
 import type { Storage } from "../../framework/logical.ts";
+import { ErrorCode, PluginError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import { processMetrics } from "../../shared/metrics.ts";
 import { readAccessConfig, type AccessConfig } from "./path-config-access.ts";
@@ -85,7 +86,18 @@ export class NomadClientCache {
   private async build(storage: Storage): Promise<MountClient> {
     const access = await readAccessConfig(storage);
     const config = this.clientConfig(access);
-    return { client: new NomadClient(config), access, hasToken: (config.token ?? "") !== "" };
+    let client: NomadClient;
+    try {
+      client = new NomadClient(config);
+    } catch (error) {
+      if (!PluginError.is(error, ErrorCode.Config)) throw error;
+      // What the write accepted with a warning (an address such as "foobar", a
+      // key without its certificate) surfaces here: say which setting to fix.
+      throw new PluginError(ErrorCode.BadRequest, `config/access is not usable: ${error.message}; write config/access again with a working value`, {
+        cause: error,
+      });
+    }
+    return { client, access, hasToken: (config.token ?? "") !== "" };
   }
 
   private clientConfig(access: AccessConfig | null): NomadClientConfig {

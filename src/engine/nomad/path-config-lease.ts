@@ -29,7 +29,12 @@ export function pathConfigLease() {
     fields: leaseFields,
     operations: {
       read: (request) => pathLeaseRead(request),
-      update: { handler: (request, data) => pathLeaseUpdate(request, data), ...WRITES_REPLICATED_STORAGE },
+      update: {
+        handler: (request, data) => pathLeaseUpdate(request, data),
+        // The builtin's operation id (nomad-configure-lease).
+        displayAttrs: { operationVerb: "configure", operationSuffix: "lease" },
+        ...WRITES_REPLICATED_STORAGE,
+      },
       delete: { handler: (request) => pathLeaseDelete(request), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "lease-configuration" },
@@ -54,7 +59,7 @@ async function pathLeaseUpdate(request: Request, data: FieldData<typeof leaseFie
   if (lease.ttl > 0 && lease.max_ttl > 0 && lease.max_ttl < lease.ttl) {
     return errorResponse(`max_ttl (${lease.max_ttl}s) must not be shorter than ttl (${lease.ttl}s)`);
   }
-  await putJSON(request.storage, CONFIG_LEASE_KEY, lease);
+  await writeLeaseConfig(request.storage, lease);
   return null;
 }
 
@@ -63,16 +68,41 @@ async function pathLeaseDelete(request: Request): Promise<Response | null> {
   return null;
 }
 
-const leaseConfigSchema = z.object({
-  ttl: z.number().int().nonnegative().default(0),
-  max_ttl: z.number().int().nonnegative().default(0),
+const storedLeaseSchema = z.object({
+  ttl: z.number().nonnegative().default(0),
+  max_ttl: z.number().nonnegative().default(0),
 });
 
-/** Stored under config/lease, in seconds. */
-export type LeaseConfig = z.infer<typeof leaseConfigSchema>;
+/** config/lease in seconds, as the API reads and writes it. */
+export interface LeaseConfig {
+  ttl: number;
+  max_ttl: number;
+}
 
-export function readLeaseConfig(storage: Storage): Promise<LeaseConfig | null> {
-  return getJSON(storage, CONFIG_LEASE_KEY, leaseConfigSchema);
+const NANOS_PER_SECOND = 1e9;
+
+/**
+ * Stored as the builtin stores it: Go time.Duration, in nanoseconds. A mount
+ * moved between the builtin and this plugin with `secrets tune -plugin-version`
+ * keeps its lease settings either way.
+ */
+export function writeLeaseConfig(storage: Storage, lease: LeaseConfig): Promise<void> {
+  return putJSON(storage, CONFIG_LEASE_KEY, { ttl: lease.ttl * NANOS_PER_SECOND, max_ttl: lease.max_ttl * NANOS_PER_SECOND });
+}
+
+/**
+ * Builds before this one stored whole seconds. A builtin value is a whole
+ * number of seconds in nanoseconds, so any nonzero value is at least 1e9, and
+ * 1e9 seconds (31 years) is no lease anyone stored: below it, the value is seconds.
+ */
+function storedToSeconds(value: number): number {
+  return value >= NANOS_PER_SECOND ? Math.round(value / NANOS_PER_SECOND) : Math.round(value);
+}
+
+export async function readLeaseConfig(storage: Storage): Promise<LeaseConfig | null> {
+  const stored = await getJSON(storage, CONFIG_LEASE_KEY, storedLeaseSchema);
+  if (stored === null) return null;
+  return { ttl: storedToSeconds(stored.ttl), max_ttl: storedToSeconds(stored.max_ttl) };
 }
 
 const CONFIG_LEASE_HELP_SYNOPSIS = "Configure the lease parameters for generated tokens";

@@ -116,6 +116,8 @@ export interface StartVaultOptions {
   plugin: BuiltPlugin;
   /** Extra environment for the server (and so for the plugin processes it starts). */
   env?: Record<string, string>;
+  /** The server's -log-level (default debug). */
+  logLevel?: "trace" | "debug" | "info" | "warn" | "error";
 }
 
 /**
@@ -144,7 +146,7 @@ export async function startVaultDev(stack: Stack, binary: ServerBinary, options:
         `-dev-listen-address=127.0.0.1:${port}`,
         "-dev-no-store-token",
         `-config=${config}`,
-        "-log-level=debug",
+        `-log-level=${options.logLevel ?? "debug"}`,
       ],
       env: cleanEnv(options.env),
       cwd: dir,
