@@ -1,7 +1,11 @@
 // Builds dist/vault-plugin-secrets-nomad, a Node single-executable application
 // on the pinned Node 24 binary, and dist/vault-plugin-secrets-nomad.sha256.
 // Reproducible: no code cache (it changes the blob on every build, runtime.md
-// §2.5), and every input is pinned, so one commit gives one sha256.
+// §2.5), every input is pinned, and no path of the checkout enters the output
+// (the SEA blob records its main script's path as given, so node runs in dist/
+// with relative paths), so one commit gives one sha256 in any folder.
+// Also writes dist/THIRD_PARTY_NOTICES.txt (embedded too, for --licenses) and
+// dist/build-manifest.json (what is inside, for scripts/release.mjs's SBOM).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +13,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { bundledPackageKeys, describeCommit, describeNode, describePackages, renderNotices } from "./lib/bundle-inventory.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
@@ -45,7 +50,21 @@ const sharedWithMain = {
     });
   },
 };
-const common = { bundle: true, platform: "node", target: "node24", format: "cjs", minify: true, legalComments: "none", logLevel: "warning" };
+const commit = describeCommit(root);
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "cjs",
+  minify: true,
+  // Notices are collected whole into THIRD_PARTY_NOTICES.txt instead.
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+  // Read by src/version.ts.
+  define: { __PLUGIN_COMMIT__: JSON.stringify(commit) },
+};
 const engine = await build({
   ...common,
   entryPoints: [path.join(src, "engine", "nomad", "backend.ts")],
@@ -78,25 +97,32 @@ const noRuntimeProtoLoading = {
     }));
   },
 };
-await build({
+const main = await build({
   ...common,
   entryPoints: [path.join(src, "main.ts")],
   outfile: bundle,
   plugins: [engineOnlyInChunk, noRuntimeProtoLoading],
 });
 
+const packages = describePackages(root, bundledPackageKeys([engine.metafile, main.metafile]));
+const node = describeNode(nodeBinary);
+const notices = path.join(dist, "THIRD_PARTY_NOTICES.txt");
+writeFileSync(notices, renderNotices(name, packages, node));
+
+// Paths relative to dist/, where node runs: the blob keeps the main path as given.
 const seaConfig = path.join(dist, "sea-config.json");
 writeFileSync(
   seaConfig,
   JSON.stringify({
-    main: bundle,
-    output: blob,
+    main: path.basename(bundle),
+    output: path.basename(blob),
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
     execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`],
     // Read with node:sea getAsset by src/lazy-engine.ts (the name is ENGINE_CHUNK_ASSET).
-    assets: { "engine-chunk.cjs": engineChunk },
+    // THIRD_PARTY_NOTICES.txt is printed by --licenses (src/main.ts).
+    assets: { "engine-chunk.cjs": path.basename(engineChunk), "THIRD_PARTY_NOTICES.txt": path.basename(notices) },
     // Vault hands plugins its whole environment, so NODE_OPTIONS must never
     // apply ("cli" ignores it). "cli" honours --node-options on the command
     // line, which only the catalog entry (the operator) or our own heap re-exec
@@ -104,7 +130,7 @@ writeFileSync(
     execArgvExtension: "cli",
   }),
 );
-execFileSync(nodeBinary, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "inherit"] });
+execFileSync(nodeBinary, ["--experimental-sea-config", path.basename(seaConfig)], { cwd: dist, stdio: ["ignore", "ignore", "inherit"] });
 
 copyFileSync(nodeBinary, executable);
 chmodSync(executable, 0o755);
@@ -115,5 +141,14 @@ await inject(executable, "NODE_SEA_BLOB", readFileSync(blob), {
 
 const sha256 = createHash("sha256").update(readFileSync(executable)).digest("hex");
 writeFileSync(path.join(dist, `${name}.sha256`), `${sha256}\n`);
+const manifest = {
+  name,
+  version: packageJson.version,
+  commit,
+  sha256,
+  node: { version: node.version, distribution: node.distribution, license: node.license, sha256: createHash("sha256").update(readFileSync(nodeBinary)).digest("hex") },
+  packages: packages.map(({ notices: _notices, ...described }) => described),
+};
+writeFileSync(path.join(dist, "build-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 for (const intermediate of [blob, seaConfig, engineChunk, bundle]) rmSync(intermediate);
 process.stderr.write(`built ${path.relative(root, executable)}\nsha256 ${sha256}\n`);

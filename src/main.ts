@@ -7,7 +7,8 @@ import { LOG_LEVEL_ENV, parseLogLevel, stderrLogger, type Logger } from "./share
 import { toPluginError } from "./shared/errors.ts";
 import { processMetrics } from "./shared/metrics.ts";
 import { serveVault } from "./vault/serve.ts";
-import { PLUGIN_NAME, PLUGIN_VERSION, usageText } from "./version.ts";
+import { NOTICES_ASSET, PLUGIN_NAME, PLUGIN_VERSION, usageText, versionText } from "./version.ts";
+import { getAsset, isSea } from "node:sea";
 import { applyHeapCap, heapLimitMb, warnIfMlockRequested } from "./runtime-limits.ts";
 import { loadNomadEngine } from "./lazy-engine.ts";
 
@@ -40,7 +41,11 @@ function routeGrpcLogs(logger: Logger): void {
 function answerCommandLine(argv: readonly string[]): boolean {
   const has = (...flags: string[]) => flags.some((flag) => argv.includes(flag));
   if (has("--version", "-version")) {
-    process.stdout.write(`${PLUGIN_NAME} ${PLUGIN_VERSION}\n`);
+    process.stdout.write(versionText());
+    return true;
+  }
+  if (has("--licenses", "-licenses")) {
+    process.stdout.write(isSea() ? getAsset(NOTICES_ASSET, "utf8") : "not a built executable: the notices are in dist/THIRD_PARTY_NOTICES.txt after npm run build\n");
     return true;
   }
   if (has("--help", "-help", "-h")) {

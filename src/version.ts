@@ -7,6 +7,18 @@ export const PLUGIN_NAME = "vault-plugin-secrets-nomad";
  */
 export const PLUGIN_VERSION = `v${packageJson.version}`;
 
+/** Replaced by scripts/build.mjs with the commit built from; absent when running the sources (tests). */
+declare const __PLUGIN_COMMIT__: string | undefined;
+export const PLUGIN_COMMIT = typeof __PLUGIN_COMMIT__ === "string" ? __PLUGIN_COMMIT__ : "unknown (not a built executable)";
+
+/** The SEA asset scripts/build.mjs stores the third-party notices under, printed by --licenses. */
+export const NOTICES_ASSET = "THIRD_PARTY_NOTICES.txt";
+
+/** --version: what an operator needs to match a binary to a release and its SBOM. */
+export function versionText(): string {
+  return `${PLUGIN_NAME} ${PLUGIN_VERSION}\ncommit ${PLUGIN_COMMIT}\nnode ${process.version}\n`;
+}
+
 export function usageText(): string {
   return `${PLUGIN_NAME} ${PLUGIN_VERSION}
 
@@ -24,7 +36,9 @@ Install:
        vault secrets enable -path=nomad nomad
 
 Options:
-  --version   print the version and exit
+  --version   print the version, the commit built from and the embedded Node
+              version, and exit
+  --licenses  print the third-party license notices and exit
   --help      print this text and exit
 
 Environment (set through the catalog entry's env):

@@ -58,7 +58,13 @@ describe("the executable for a person at a terminal", () => {
   });
 
   it("answers --version and --help", () => {
-    expect(spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout).toBe(`vault-plugin-secrets-nomad ${PLUGIN_VERSION}\n`);
+    expect(spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout).toMatch(
+      new RegExp(`^vault-plugin-secrets-nomad ${PLUGIN_VERSION.replaceAll(".", "\\.")}\ncommit [0-9a-f]{40}(-dirty)?\nnode v24\\.\\d+\\.\\d+\n$`),
+    );
+    const licenses = spawnSync(binary, ["--licenses"], { encoding: "utf8" });
+    expect(licenses.status).toBe(0);
+    expect(licenses.stdout).toContain("@grpc/grpc-js");
+    expect(licenses.stdout).toContain("Node.js");
     const help = spawnSync(binary, ["--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("vault plugin register -sha256=");
