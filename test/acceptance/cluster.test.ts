@@ -104,6 +104,7 @@ interface Issued {
 }
 
 function vaultErrors(result: HttpResult): string {
+  if (result.status === 307) return `redirected to ${result.location ?? "?"} (this standby could not forward)`;
   try {
     const errors = result.json<{ errors?: string[] }>().errors;
     return errors !== undefined ? errors.join("; ") : result.text.slice(0, 300);
@@ -120,6 +121,8 @@ describe.skipIf(!gate.enabled)("the engine on a Raft cluster with a multi-server
   const secrets = new Set<string>();
   /** Nomad tokens minted at a SIGKILL and never acknowledged: accessor → role. */
   const knownOrphans = new Map<string, string>();
+  /** The management token config/access holds since the config/access change. */
+  let currentEngineToken: string | undefined;
   const flow = createFlow((title) => {
     stack.printLogs(`step "${title}" failed`);
     if (current !== undefined) {
@@ -370,4 +373,455 @@ describe.skipIf(!gate.enabled)("the engine on a Raft cluster with a multi-server
     },
     { timeoutMs: 300_000 },
   );
+
+  /**
+   * Creds spread over the nodes that are up until `successes` answered; the
+   * fault runs once half of them have. Returns every attempt and every lease.
+   */
+  async function credsStorm(options: {
+    role: string;
+    successes: number;
+    concurrency: number;
+    /** Injects the fault; resolves to the instant of the SIGKILL once recovery was seen. */
+    fault: () => Promise<number>;
+  }): Promise<{ attempts: Attempt[]; issued: Issued[]; faultAt: number; durationMs: number }> {
+    const { vault } = env();
+    const picker = new Picker(vault.nodes.filter((node) => node.up));
+    const attempts: Attempt[] = [];
+    const issued: Issued[] = [];
+    let faultDone: Promise<number> | undefined;
+    const result = await runPool({
+      successes: options.successes,
+      concurrency: options.concurrency,
+      maxAttempts: options.successes * 4 + 5_000,
+      backoffMs: 200,
+      body: async () => {
+        const node = picker.next();
+        const answer = await requestCreds(node, options.role);
+        attempts.push(answer.attempt);
+        if (answer.issued !== undefined) issued.push(answer.issued);
+        // No HTTP answer at all: that node is gone; a load balancer would drop it too.
+        if (!answer.attempt.ok && answer.attempt.status === undefined) picker.bench(node, /ECONNREFUSED/.test(answer.attempt.error ?? ""));
+        if (faultDone === undefined && issued.length >= options.successes / 2) faultDone = options.fault();
+        return answer.attempt.ok;
+      },
+    });
+    if (faultDone === undefined) throw new Error("the storm ended before the fault was injected");
+    const faultAt = await faultDone;
+    return { attempts, issued, faultAt, durationMs: result.durationMs };
+  }
+
+  /** Every error text a client saw is a message (not a stack), names its cause, and holds no secret. */
+  function expectClearErrors(window: WindowFigures): void {
+    for (const text of Object.keys(window.errors)) {
+      expectNoSecretIn(text, `the error "${text.slice(0, 80)}…"`);
+      expect(text).not.toMatch(/\bat .+\.(js|ts):\d+/);
+    }
+  }
+
+  /** Renews and revokes every lease through the nodes in turn; returns the failures. */
+  async function renewAndRevokeAll(issued: readonly Issued[], concurrency: number): Promise<{ renewFailures: string[]; revokeFailures: string[]; durationMs: number }> {
+    const { vault } = env();
+    const picker = new Picker(vault.nodes.filter((node) => node.up));
+    const renewFailures: string[] = [];
+    const revokeFailures: string[] = [];
+    const started = Date.now();
+    let index = 0;
+    const worker = async () => {
+      while (index < issued.length) {
+        const lease = issued[index] as Issued;
+        index += 1;
+        const renewNode = picker.next();
+        const renew = await vault.http(renewNode, "PUT", "sys/leases/renew", { lease_id: lease.leaseId });
+        if (renew.status !== 200) renewFailures.push(`renew on ${renewNode.id}: ${renew.status} ${vaultErrors(renew)}`);
+        const revokeNode = picker.next();
+        const revoke = await vault.http(revokeNode, "PUT", "sys/leases/revoke", { lease_id: lease.leaseId });
+        if (revoke.status !== 204) revokeFailures.push(`revoke on ${revokeNode.id}: ${revoke.status} ${vaultErrors(revoke)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return { renewFailures, revokeFailures, durationMs: Date.now() - started };
+  }
+
+  /**
+   * Tokens of a role still in Nomad that no client was given. Each must carry a
+   * Nomad-side expiry no later than CreateTime + the role's max TTL; they are
+   * remembered so later checks do not count them twice.
+   */
+  function checkUnacknowledged(left: readonly NomadTokenStub[], acknowledged: ReadonlySet<string>, maxTtlSeconds: number, role: string) {
+    const acknowledgedLeft = left.filter((token) => acknowledged.has(token.AccessorID));
+    expect(acknowledgedLeft.map((token) => token.Name), "tokens a client was given, still in Nomad").toEqual([]);
+    const unbounded = left.filter((token) => {
+      if (token.ExpirationTime === undefined || token.ExpirationTime === null) return true;
+      return parseNomadTime(token.ExpirationTime) - parseNomadTime(token.CreateTime) > maxTtlSeconds * 1000 + 5_000;
+    });
+    expect(unbounded.map((token) => `${token.Name} expires ${String(token.ExpirationTime)}`), "tokens without a bounded expiry").toEqual([]);
+    for (const token of left) knownOrphans.set(token.AccessorID, role);
+    return left.map((token) => ({
+      name: token.Name,
+      lifetimeSeconds: Math.round((parseNomadTime(token.ExpirationTime as string) - parseNomadTime(token.CreateTime)) / 1000),
+    }));
+  }
+
+  flow.step(
+    `creds storm over all nodes (concurrency ${settings?.stormConcurrency}), SIGKILL of the active node in the middle`,
+    async () => {
+      const { vault, policy } = env();
+      const role = "storm";
+      const maxTtl = 45 * 60;
+      await vault.http(await vault.waitActive(), "POST", `${MOUNT}/role/${role}`, { policies: [policy], ttl: "30m", max_ttl: "45m" });
+      const killed = await vault.waitActive();
+      let electedAt = 0;
+      let elected: RaftNode | undefined;
+      const storm = await credsStorm({
+        role,
+        successes: settings?.stormSuccesses ?? 2000,
+        concurrency: settings?.stormConcurrency ?? 16,
+        fault: async () => {
+          const at = Date.now();
+          await vault.kill(killed);
+          elected = await vault.waitActive(180_000, 50);
+          electedAt = Date.now();
+          return at;
+        },
+      });
+      const window = failoverWindow(storm.attempts, storm.faultAt, electedAt);
+      record("stormWindow", { attempts: storm.attempts.length, answered: storm.issued.length, electionMs: electedAt - storm.faultAt, ...window });
+      expectClearErrors(window);
+      expect(elected).toBeDefined();
+      expect(elected).not.toBe(killed);
+      expect(window.recoveredAt, "a creds request succeeded after the failover").toBeDefined();
+
+      // Every lease a client received renews and revokes on the new active node's cluster.
+      const acknowledged = new Set(storm.issued.map((lease) => lease.accessorId));
+      const leases = await renewAndRevokeAll(storm.issued, settings?.stormConcurrency ?? 16);
+      expect(leases.renewFailures.slice(0, 5), `${leases.renewFailures.length} renewals failed`).toEqual([]);
+      expect(leases.revokeFailures.slice(0, 5), `${leases.revokeFailures.length} revocations failed`).toEqual([]);
+      const unacknowledgedMinted = (await engineTokens(role)).filter((token) => !acknowledged.has(token.AccessorID)).length;
+
+      const prefix = await vault.http(elected as RaftNode, "PUT", `sys/leases/revoke-prefix/${MOUNT}/creds`, {});
+      expect(prefix.status, vaultErrors(prefix)).toBe(204);
+      const left = await engineTokens(role);
+      const orphans = checkUnacknowledged(left, acknowledged, maxTtl, role);
+      record("storm", {
+        killed: killed.id,
+        elected: elected?.id,
+        attempts: storm.attempts.length,
+        answered: storm.issued.length,
+        durationMs: storm.durationMs,
+        electionMs: electedAt - storm.faultAt,
+        failoverWindowMs: window.durationMs,
+        failuresInWindow: window.failuresInWindow,
+        failuresOutsideWindow: window.failuresOutsideWindow,
+        errors: window.errors,
+        renewAndRevokeMs: leases.durationMs,
+        unacknowledgedMintedBeforeRevokePrefix: unacknowledgedMinted,
+        leftAfterRevokePrefix: orphans,
+      });
+    },
+    { timeoutMs: stepTimeout((settings?.stormSuccesses ?? 2000) * 3) },
+  );
+
+  flow.step(
+    "config/access changed, then failover: the new active node uses the new address and token at once",
+    async () => {
+      const { vault, nomad, balancerA, balancerB, policy } = env();
+      for (const node of vault.nodes.filter((candidate) => !candidate.up)) await vault.restart(node);
+      await vault.waitVoters();
+      const api = nomad.api();
+      const newToken = await api.createToken({ Name: `acc-engine-2-${suffix}`, Type: "management" });
+      secrets.add(newToken.SecretID);
+      currentEngineToken = newToken.SecretID;
+      const active = await vault.waitActive();
+      const standby = vault.standbys(active)[0] as RaftNode;
+      // Written through a standby (forwarded), as an operator behind a load balancer would.
+      const write = await vault.http(standby, "POST", `${MOUNT}/config/access`, { address: balancerB.addr, token: newToken.SecretID });
+      expect(write.status, vaultErrors(write)).toBe(204);
+      await vault.http(active, "POST", `${MOUNT}/role/after-change`, { policies: [policy] });
+      // The old address stops answering and every other management token goes
+      // (the one handed over first and the ones rotate-root made): only the new
+      // address and token can work from here on.
+      await balancerA.close();
+      for (const token of await api.tokens()) {
+        if (token.Type === "management" && token.AccessorID !== newToken.AccessorID && token.Name !== "Bootstrap Token") {
+          await api.deleteToken(token.AccessorID);
+        }
+      }
+      const beforeB = balancerB.connections();
+      const killedAt = Date.now();
+      await vault.kill(active);
+      const elected = await vault.waitActive(180_000, 50);
+      const electedAt = Date.now();
+      // At once: the first request to the new active node, and then one through each standby.
+      const first = await requestCreds(elected, "after-change");
+      expect(first.attempt.ok, `first creds on the new active node ${elected.id}: ${first.attempt.status ?? ""} ${first.attempt.error ?? ""}`).toBe(true);
+      await expectWorks(first.issued as Issued, policy);
+      for (const node of vault.standbys(elected)) {
+        // A standby redirects (307) to the active node it last knew until it learns the new one.
+        await waitFor(`${node.id} to know the new active node`, async () => {
+          const leader = await vault.http(node, "GET", "sys/leader");
+          return leader.status === 200 && leader.json<{ leader_address: string }>().leader_address === elected.addr ? true : undefined;
+        });
+        const through = await requestCreds(node, "after-change");
+        expect(through.attempt.ok, `creds through ${node.id}: ${through.attempt.error ?? ""}`).toBe(true);
+        await expectWorks(through.issued as Issued, policy);
+      }
+      expect(balancerB.connections()).toBeGreaterThan(beforeB);
+      const self = await vault.http(elected, "GET", `${MOUNT}/config/access`);
+      expect(self.json<{ data: { address: string } }>().data.address).toBe(balancerB.addr);
+      record("configChangeFailover", {
+        killed: active.id,
+        elected: elected.id,
+        electionMs: electedAt - killedAt,
+        firstCredsMs: first.attempt.end - first.attempt.start,
+      });
+    },
+    { timeoutMs: 600_000 },
+  );
+
+  flow.step(
+    `SIGKILL of the Nomad leader during a creds storm (concurrency ${settings?.stormConcurrency}): serving again once a new leader exists, every secret works, 0 orphans`,
+    async () => {
+      const { vault, nomad, policy } = env();
+      for (const node of vault.nodes.filter((candidate) => !candidate.up)) await vault.restart(node);
+      await vault.waitVoters();
+      const role = "nlstorm";
+      await vault.http(await vault.waitActive(), "POST", `${MOUNT}/role/${role}`, { policies: [policy], ttl: "30m", max_ttl: "45m" });
+      const killed = await nomad.waitLeader();
+      let newLeader: NomadServer | undefined;
+      let leaderAt = 0;
+      const storm = await credsStorm({
+        role,
+        successes: settings?.nomadStormSuccesses ?? 1000,
+        concurrency: settings?.stormConcurrency ?? 16,
+        fault: async () => {
+          const at = Date.now();
+          await nomad.kill(killed);
+          newLeader = await nomad.waitLeader(120_000, 50);
+          leaderAt = Date.now();
+          return at;
+        },
+      });
+      const window = failoverWindow(storm.attempts, storm.faultAt, leaderAt);
+      expectClearErrors(window);
+      // Errors while Nomad had no leader name Nomad as the cause.
+      for (const text of Object.keys(window.errors)) expect(text).toMatch(/nomad/i);
+      expect(newLeader).toBeDefined();
+      expect(newLeader).not.toBe(killed);
+      // Serving again once a leader exists: nothing that started after the new leader was known failed.
+      const lateFailures = storm.attempts.filter((attempt) => !attempt.ok && attempt.start > leaderAt + 1_000);
+      expect(lateFailures.slice(0, 5), `${lateFailures.length} requests failed after the new leader`).toEqual([]);
+
+      // Never a secret with a bad token: every one a client got works in Nomad.
+      const bad: string[] = [];
+      let checked = 0;
+      const pending = [...storm.issued];
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let lease = pending.pop(); lease !== undefined; lease = pending.pop()) {
+            const self = await new NomadApi((newLeader as NomadServer).addr, lease.secretId).request("GET", "/v1/acl/token/self");
+            checked += 1;
+            if (self.status !== 200 || self.json<NomadToken>().AccessorID !== lease.accessorId) bad.push(`${lease.accessorId}: HTTP ${self.status}`);
+          }
+        }),
+      );
+      expect(bad.slice(0, 5), `${bad.length} issued secrets do not work in Nomad`).toEqual([]);
+
+      const acknowledged = new Set(storm.issued.map((lease) => lease.accessorId));
+      const prefix = await vault.http(await vault.waitActive(), "PUT", `sys/leases/revoke-prefix/${MOUNT}/creds`, {});
+      expect(prefix.status, vaultErrors(prefix)).toBe(204);
+      const left = await engineTokens(role);
+      record("nomadLeaderStorm", {
+        killed: killed.name,
+        newLeader: newLeader?.name,
+        attempts: storm.attempts.length,
+        answered: storm.issued.length,
+        durationMs: storm.durationMs,
+        electionMs: leaderAt - storm.faultAt,
+        failoverWindowMs: window.durationMs,
+        failuresInWindow: window.failuresInWindow,
+        failuresOutsideWindow: window.failuresOutsideWindow,
+        errors: window.errors,
+        secretsCheckedInNomad: checked,
+        orphansAfterRevokePrefix: left.map((token) => ({ name: token.Name, acknowledged: acknowledged.has(token.AccessorID) })),
+      });
+      expect(left.map((token) => token.Name), "orphan tokens after the Nomad leader's SIGKILL").toEqual([]);
+      await nomad.restart(killed);
+    },
+    { timeoutMs: stepTimeout((settings?.nomadStormSuccesses ?? 1000) * 3) },
+  );
+
+
+  flow.step(
+    `soak: ${settings?.soakCycles} creds+revoke cycles through the cluster with one failover; RSS flat, 0 orphans`,
+    async () => {
+      const { vault, policy } = env();
+      for (const node of vault.nodes.filter((candidate) => !candidate.up)) await vault.restart(node);
+      await vault.waitVoters();
+      const cycles = settings?.soakCycles ?? 2000;
+      const concurrency = settings?.soakConcurrency ?? 8;
+      const failoverAfter = Math.max(1, Math.floor(cycles * (settings?.soakFailoverAt ?? 0.1)));
+      const role = "soak";
+      const maxTtl = 10 * 60;
+      let active = await vault.waitActive();
+      await vault.http(active, "POST", `${MOUNT}/role/${role}`, { policies: [policy], ttl: "5m", max_ttl: "10m" });
+
+      const picker = new Picker(vault.nodes);
+      const attempts: Attempt[] = [];
+      const unrevoked: Issued[] = [];
+      const sampleEvery = Math.max(1, Math.floor(cycles / 40));
+      const samples: Array<{ cycle: number; node: string; pids: number[]; rssMib: number }> = [];
+      const sample = (cycle: number) => {
+        const pids = pluginPids(active.process.pid);
+        const kib = pids.reduce((sum, pid) => sum + (rssKib(pid) ?? 0), 0);
+        samples.push({ cycle, node: active.id, pids, rssMib: Math.round((kib / 1024) * 10) / 10 });
+      };
+      let done = 0;
+      let fault: Promise<void> | undefined;
+      let faultAt = 0;
+      let electedAt = 0;
+      let killed: RaftNode | undefined;
+      sample(0);
+      const pool = await runPool({
+        successes: cycles,
+        concurrency,
+        maxAttempts: cycles * 2 + 5_000,
+        backoffMs: 200,
+        body: async () => {
+          const node = picker.next();
+          const start = Date.now();
+          const creds = await requestCreds(node, role);
+          if (!creds.attempt.ok) {
+            attempts.push(creds.attempt);
+            if (creds.attempt.status === undefined) picker.bench(node, /ECONNREFUSED/.test(creds.attempt.error ?? ""));
+            return false;
+          }
+          const issued = creds.issued as Issued;
+          const revokeNode = picker.next();
+          let revokeError: string | undefined;
+          let revokeStatus: number | undefined;
+          try {
+            const revoke = await vault.http(revokeNode, "PUT", "sys/leases/revoke", { lease_id: issued.leaseId }, 30_000);
+            revokeStatus = revoke.status;
+            if (revoke.status !== 204) revokeError = `revoke: ${vaultErrors(revoke)}`;
+          } catch (error: unknown) {
+            revokeError = `revoke: ${describeError(error)}`;
+            picker.bench(revokeNode, /ECONNREFUSED/.test(revokeError));
+          }
+          const end = Date.now();
+          if (revokeError !== undefined) {
+            unrevoked.push(issued);
+            attempts.push({ start, end, ok: false, target: revokeNode.id, ...(revokeStatus === undefined ? {} : { status: revokeStatus }), error: revokeError });
+            return false;
+          }
+          attempts.push({ start, end, ok: true, target: `${node.id}+${revokeNode.id}` });
+          done += 1;
+          if (done % sampleEvery === 0) sample(done);
+          if (fault === undefined && done >= failoverAfter) {
+            killed = active;
+            faultAt = Date.now();
+            fault = (async () => {
+              await vault.kill(killed as RaftNode);
+              active = await vault.waitActive(180_000, 50);
+              electedAt = Date.now();
+            })();
+          }
+          return true;
+        },
+      });
+      if (fault === undefined) throw new Error("the soak ended before the failover");
+      await fault;
+      sample(done);
+      const window = failoverWindow(attempts, faultAt, electedAt);
+      expectClearErrors(window);
+
+      // Leases whose revoke failed in the window, then whatever a request in flight at the SIGKILL left.
+      for (const lease of unrevoked) {
+        const revoke = await vault.http(active, "PUT", "sys/leases/revoke", { lease_id: lease.leaseId });
+        expect(revoke.status, vaultErrors(revoke)).toBe(204);
+      }
+      const prefix = await vault.http(active, "PUT", `sys/leases/revoke-prefix/${MOUNT}/creds`, {});
+      expect(prefix.status, vaultErrors(prefix)).toBe(204);
+      const windowEnd = window.recoveredAt ?? Date.now();
+      const left = await engineTokens(role);
+      const inWindow = left.filter((token) => {
+        const created = parseNomadTime(token.CreateTime);
+        return created >= faultAt - 2_000 && created <= windowEnd + 2_000;
+      });
+      const outsideWindow = left.filter((token) => !inWindow.includes(token));
+      const acknowledged = new Set<string>();
+      const orphans = checkUnacknowledged(inWindow, acknowledged, maxTtl, role);
+
+      // RSS over the last three quarters, on the node that was active then.
+      const measured = samples.filter((entry) => entry.cycle >= cycles / 4 && entry.cycle > failoverAfter);
+      const rss = measured.map((entry) => entry.rssMib);
+      const low = Math.min(...rss);
+      const high = Math.max(...rss);
+      record("soak", {
+        cycles: pool.successes,
+        attempts: pool.attempts,
+        concurrency,
+        durationMs: pool.durationMs,
+        cyclesPerSecond: Math.round((pool.successes / pool.durationMs) * 1000 * 10) / 10,
+        killed: killed?.id,
+        elected: active.id,
+        failoverAtCycle: failoverAfter,
+        electionMs: electedAt - faultAt,
+        failoverWindowMs: window.durationMs,
+        failuresInWindow: window.failuresInWindow,
+        failuresOutsideWindow: window.failuresOutsideWindow,
+        errors: window.errors,
+        orphansMintedInWindow: orphans,
+        orphansOutsideWindow: outsideWindow.length,
+        rssMibLastThreeQuarters: { min: low, max: high, spreadPercent: Math.round(((high - low) / low) * 1000) / 10, samples: measured.length },
+        rssSamples: samples.map((entry) => [entry.cycle, entry.node, entry.rssMib]),
+      });
+      expect(window.failuresOutsideWindow, JSON.stringify(window.errors)).toBe(0);
+      expect(outsideWindow.map((token) => token.Name), "orphan tokens outside the failover window").toEqual([]);
+      expect(measured.length, "RSS samples over the last three quarters").toBeGreaterThanOrEqual(5);
+      expect(high, `plugin RSS ${low}–${high} MiB over the last three quarters`).toBeLessThanOrEqual(low * 1.1);
+    },
+    { timeoutMs: stepTimeout((settings?.soakCycles ?? 2000) * 4) },
+  );
+
+  flow.step("secrets disable on the cluster (through a standby) leaves no token in Nomad", async () => {
+    const { vault, balancerB, policy } = env();
+    for (const node of vault.nodes.filter((candidate) => !candidate.up)) await vault.restart(node);
+    await vault.waitVoters();
+    const active = await vault.waitActive();
+    const standby = vault.standbys(active)[0] as RaftNode;
+    const mount = "nomad-disable";
+    const role = "disable";
+    const access = (await vault.http(active, "GET", `${MOUNT}/config/access`)).json<{ data: { address: string } }>().data;
+    expect(access.address).toBe(balancerB.addr);
+    await vault.cli(standby).ok(["secrets", "enable", `-path=${mount}`, PLUGIN_NAME]);
+    await waitMountEverywhere(mount);
+    const token = currentEngineToken;
+    expect(token, "the engine's current management token").toBeDefined();
+    expect((await vault.http(standby, "POST", `${mount}/config/access`, { address: balancerB.addr, token })).status).toBe(204);
+    expect((await vault.http(standby, "POST", `${mount}/role/${role}`, { policies: [policy] })).status).toBe(204);
+    const picker = new Picker(vault.nodes);
+    const issued: Issued[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const answer = await requestCreds(picker.next(), role, mount);
+      expect(answer.attempt.ok, answer.attempt.error).toBe(true);
+      issued.push(answer.issued as Issued);
+    }
+    await expectWorks(issued[0] as Issued, policy);
+    expect(await engineTokens(role)).toHaveLength(30);
+    await vault.cli(standby).ok(["secrets", "disable", mount]);
+    const left = await waitFor("no vault-disable-* token in Nomad", async () => {
+      const tokens = await engineTokens(role);
+      return tokens.length === 0 ? tokens : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(left).toEqual([]);
+
+    // The main mount too: what is left are only the tokens minted at a SIGKILL and counted above.
+    await vault.cli(standby).ok(["secrets", "disable", MOUNT]);
+    const remaining = (await env().nomad.api().tokens()).filter((stub) => stub.Name.startsWith("vault-"));
+    const unexpected = remaining.filter((stub) => !knownOrphans.has(stub.AccessorID));
+    record("disable", { disabledMountTokensLeft: left.length, knownOrphansLeft: remaining.length - unexpected.length });
+    expect(unexpected.map((stub) => stub.Name)).toEqual([]);
+  });
+
 });

@@ -162,6 +162,7 @@ listener "tcp" {
       headers: { "X-Vault-Token": this.token },
       body,
       timeoutMs,
+      redirect: "manual",
     });
   }
 

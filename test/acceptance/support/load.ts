@@ -56,27 +56,35 @@ export function describeError(error: unknown): string {
   return `${error.message}${cause}`;
 }
 
-/** Round-robin over targets, skipping the ones marked down. */
+/**
+ * Round-robin over targets, skipping for a while one that gave no answer (a
+ * health-checked load balancer does the same); with every target benched it
+ * tries them all again rather than stopping.
+ */
 export class Picker<T extends { id: string }> {
-  private readonly down = new Set<string>();
+  private readonly benchedUntil = new Map<string, number>();
   private turn = 0;
 
-  constructor(private readonly targets: readonly T[]) {}
+  constructor(
+    private readonly targets: readonly T[],
+    private readonly benchMs = 2_000,
+  ) {}
 
   next(): T {
-    const live = this.targets.filter((target) => !this.down.has(target.id));
-    if (live.length === 0) throw new Error("every target is marked down");
-    const target = live[this.turn % live.length] as T;
+    const now = Date.now();
+    const live = this.targets.filter((target) => (this.benchedUntil.get(target.id) ?? 0) <= now);
+    const pool = live.length > 0 ? live : this.targets;
+    const target = pool[this.turn % pool.length] as T;
     this.turn += 1;
     return target;
   }
 
-  markDown(target: T): void {
-    this.down.add(target.id);
-  }
-
-  markUp(target: T): void {
-    this.down.delete(target.id);
+  /**
+   * No answer from this target: leave it out for a while, and for much longer
+   * when nothing listens there any more (a health check keeps a dead backend out).
+   */
+  bench(target: T, refused = false): void {
+    this.benchedUntil.set(target.id, Date.now() + (refused ? 60 * this.benchMs : this.benchMs));
   }
 }
 
@@ -95,12 +103,14 @@ export interface WindowFigures {
 
 /**
  * The failover window runs from the fault to the end of the first request that
- * started after it and succeeded. A failure overlapping that window counts as
- * in it; any other failure is outside.
+ * started after it and succeeded, and no earlier than `notBefore` (when a new
+ * leader was seen: a request that reached the old one just before it died does
+ * not end the window). A failure overlapping the window counts as in it; any
+ * other failure is outside.
  */
-export function failoverWindow(attempts: readonly Attempt[], faultAt: number): WindowFigures {
+export function failoverWindow(attempts: readonly Attempt[], faultAt: number, notBefore = faultAt): WindowFigures {
   const recoveredAt = attempts
-    .filter((attempt) => attempt.ok && attempt.start >= faultAt)
+    .filter((attempt) => attempt.ok && attempt.start >= notBefore)
     .reduce<number | undefined>((first, attempt) => (first === undefined || attempt.end < first ? attempt.end : first), undefined);
   const windowEnd = recoveredAt ?? Number.POSITIVE_INFINITY;
   let inside = 0;
@@ -110,7 +120,7 @@ export function failoverWindow(attempts: readonly Attempt[], faultAt: number): W
     if (attempt.ok) continue;
     if (attempt.end >= faultAt && attempt.start <= windowEnd) inside += 1;
     else outside += 1;
-    const key = `${attempt.status ?? "no answer"}: ${(attempt.error ?? "").replace(/\s+/g, " ").slice(0, 240)}`;
+    const key = `${attempt.target} ${attempt.status ?? "no answer"}: ${(attempt.error ?? "").replace(/\s+/g, " ").slice(0, 240)}`;
     errors[key] = (errors[key] ?? 0) + 1;
   }
   return {
