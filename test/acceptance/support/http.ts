@@ -5,6 +5,8 @@ import { describeExit, type ManagedProcess } from "./process.ts";
 export interface HttpResult {
   status: number;
   text: string;
+  /** The Location header of a redirect answered with redirect: "manual". */
+  location?: string;
   /** Parsed body; throws with the raw text when it is not JSON. */
   json<T>(): T;
 }
@@ -13,6 +15,12 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   body?: unknown;
   timeoutMs?: number;
+  /**
+   * "manual": answer a redirect as it is. A Vault/OpenBao standby that cannot
+   * forward a request redirects (307) to the active node it last knew, which
+   * after a SIGKILL refuses connections: a test must see the 307, not that.
+   */
+  redirect?: "follow" | "manual";
 }
 
 export async function httpRequest(method: string, url: string, options: RequestOptions = {}): Promise<HttpResult> {
@@ -26,11 +34,13 @@ export async function httpRequest(method: string, url: string, options: RequestO
     method,
     headers,
     body,
+    redirect: options.redirect ?? "follow",
     signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
   });
   const text = await response.text();
   return {
     status: response.status,
+    ...(response.headers.get("location") === null ? {} : { location: response.headers.get("location") as string }),
     text,
     json<T>(): T {
       try {
