@@ -174,14 +174,7 @@ export class NomadClient {
           });
           if (adopted !== undefined) return adopted;
         }
-        this.config.logger?.warn("retrying nomad request", {
-          method: spec.method,
-          path: spec.path,
-          attempt,
-          delay_ms: delayMs,
-          reason: failure.status === undefined ? "the answer was lost" : `status ${failure.status}`,
-        });
-        await retry.sleep(delayMs);
+        await this.sleepBeforeRetry(spec, attempt, delayMs, failure.status === undefined ? "the answer was lost" : `status ${failure.status}`);
       }
     }
   }
@@ -472,6 +465,11 @@ export class NomadClient {
   private async backoff(spec: CallSpec, attempt: number, reason: string, retryAfterMs?: number): Promise<boolean> {
     const delayMs = backoffDelayMs(this.config.retry, attempt, retryAfterMs);
     if (!fitsBeforeDeadline(delayMs, spec.deadline)) return false;
+    await this.sleepBeforeRetry(spec, attempt, delayMs, reason);
+    return true;
+  }
+
+  private async sleepBeforeRetry(spec: CallSpec, attempt: number, delayMs: number, reason: string): Promise<void> {
     this.config.logger?.warn("retrying nomad request", {
       method: spec.method,
       path: spec.path,
@@ -480,7 +478,6 @@ export class NomadClient {
       reason: this.mask(spec, reason),
     });
     await this.config.retry.sleep(delayMs);
-    return true;
   }
 
   private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T>): T;

@@ -136,11 +136,9 @@ export class VaultBackendServer {
           if (call.request.request === undefined) throw new PluginError(ErrorCode.InvalidRequest, "request is missing");
           const cancelled = new AbortController();
           call.on("cancelled", () => cancelled.abort());
+          // At the deadline grpc-js answers DEADLINE_EXCEEDED and closes the
+          // stream, which emits "cancelled" above; the handler only needs the time.
           const deadline = deadlineMs(call.getDeadline());
-          // grpc-js ends a call at its deadline; the handler must learn of it too.
-          const deadlineTimer =
-            deadline === undefined ? undefined : setTimeout(() => cancelled.abort(), Math.max(0, deadline - Date.now()));
-          deadlineTimer?.unref();
           try {
             const request = {
               ...requestFromPb(call.request.request, instance.storage),
@@ -154,8 +152,6 @@ export class VaultBackendServer {
             processMetrics.recordRequest(true);
             this.logFailure(instance, call.request.request.operation, call.request.request.path, error);
             return { err: errorToPb(error) };
-          } finally {
-            clearTimeout(deadlineTimer);
           }
         });
       },

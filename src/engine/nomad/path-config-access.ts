@@ -73,24 +73,20 @@ const accessFields = {
 type AccessData = FieldData<typeof accessFields>;
 
 export function pathConfigAccess(engine: NomadEngine) {
+  const write = {
+    handler: (request: Request, data: AccessData, env: HandlerEnv) => pathConfigAccessWrite(engine, request, data, env),
+    // The builtin's operation id (nomad-configure-access), which generated API clients are named after.
+    displayAttrs: { operationVerb: "configure", operationSuffix: "access" },
+    ...WRITES_REPLICATED_STORAGE,
+  };
   return definePath({
     pattern: "config/access",
     fields: accessFields,
     existenceCheck: async (request) => (await readAccessConfig(request.storage)) !== null,
     operations: {
       read: { handler: (request) => pathConfigAccessRead(request), summary: "Read the Nomad access configuration." },
-      create: {
-        handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env),
-        // The builtin's operation id (nomad-configure-access), which generated API clients are named after.
-        displayAttrs: { operationVerb: "configure", operationSuffix: "access" },
-        ...WRITES_REPLICATED_STORAGE,
-      },
-      update: {
-        handler: (request, data, env) => pathConfigAccessWrite(engine, request, data, env),
-        // The builtin's operation id (nomad-configure-access), which generated API clients are named after.
-        displayAttrs: { operationVerb: "configure", operationSuffix: "access" },
-        ...WRITES_REPLICATED_STORAGE,
-      },
+      create: write,
+      update: write,
       delete: { handler: (request) => pathConfigAccessDelete(engine, request), ...WRITES_REPLICATED_STORAGE },
     },
     displayAttrs: { operationPrefix: "nomad", operationSuffix: "access-configuration" },

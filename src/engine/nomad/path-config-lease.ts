@@ -6,7 +6,7 @@ import { definePath } from "../../framework/path.ts";
 import type { FieldData } from "../../framework/field-data.ts";
 import { TypeDurationSecond } from "../../framework/field-types.ts";
 import { errorResponse } from "../../framework/response.ts";
-import type { Request, Response, Storage } from "../../framework/logical.ts";
+import { NANOS_PER_SECOND as FRAMEWORK_NANOS_PER_SECOND, type Request, type Response, type Storage } from "../../framework/logical.ts";
 import { getJSON, putJSON } from "../../framework/storage.ts";
 import { WRITES_REPLICATED_STORAGE } from "../../framework/replication.ts";
 
@@ -79,7 +79,7 @@ export interface LeaseConfig {
   max_ttl: number;
 }
 
-const NANOS_PER_SECOND = 1e9;
+const NANOS_PER_SECOND = Number(FRAMEWORK_NANOS_PER_SECOND);
 
 /**
  * Stored as the builtin stores it: Go time.Duration, in nanoseconds. A mount
