@@ -23,8 +23,10 @@ export interface NomadRetryPolicy {
   random: () => number;
 }
 
+// Five attempts back off 1.5-3 s in all (200 ms doubling, half jittered): long
+// enough to ride out a Nomad leader election, which took 2.3 s in the cluster suite.
 export const DEFAULT_RETRY_POLICY: Readonly<NomadRetryPolicy> = Object.freeze({
-  maxAttempts: 3,
+  maxAttempts: 5,
   baseDelayMs: 200,
   maxDelayMs: 5_000,
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),

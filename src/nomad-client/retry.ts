@@ -59,11 +59,13 @@ export function isRetryableCreateFailure(failure: NomadFailureDetail | undefined
 }
 
 /**
- * Nomad's answers when it has no leader: the write was refused before any
- * state change, so no token can exist and the look-up before a retry is skipped.
+ * Nomad's answers when the write never reached a leader: it has none, or the
+ * server we asked could not open its forwarding connection to it (Nomad's RPC
+ * pool fails with "failed to get conn" before sending). No token can exist, so
+ * the look-up before a retry is skipped; during an election it would fail too.
  */
 export function provesNothingWritten(failure: NomadFailureDetail): boolean {
-  return failure.status !== undefined && /No cluster leader/i.test(failure.body ?? "");
+  return failure.status !== undefined && /No cluster leader|rpc error: failed to get conn/i.test(failure.body ?? "");
 }
 
 /** Whether a wait of `delayMs` still leaves time for another attempt before `deadline` (epoch ms). */

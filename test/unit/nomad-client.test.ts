@@ -148,13 +148,13 @@ describe("call observation", () => {
     const token = await nomadClient.createToken({ name: "observed", type: "client", policies: ["p"] });
     await nomadClient.deleteToken(token.AccessorID);
     await nomadClient.deleteToken(token.AccessorID);
-    nomad.failNext({ method: "GET", status: 503, times: 3 });
+    nomad.failNext({ method: "GET", status: 503, times: 5 });
     await failureOf(nomadClient.listTokens());
     expect(calls.map(({ durationMs: _ignored, ...call }) => call)).toEqual([
       { method: "PUT", route: "/v1/acl/token", status: 200, attempts: 1, failed: false },
       { method: "DELETE", route: "/v1/acl/token/:accessor", status: 200, attempts: 1, failed: false },
       { method: "DELETE", route: "/v1/acl/token/:accessor", status: 400, attempts: 1, failed: false },
-      { method: "GET", route: "/v1/acl/tokens", status: 503, attempts: 3, failed: true },
+      { method: "GET", route: "/v1/acl/tokens", status: 503, attempts: 5, failed: true },
     ]);
   });
 
@@ -260,7 +260,7 @@ describe("Nomad errors", () => {
       method: "DELETE",
       status: 500,
       body: `rpc error: token ${management} and ${someoneElsesSecret} could not delete ${accessor}`,
-      times: 3,
+      times: 5,
     });
     const nomadClient = client({ address: nomad.url, token: management, retry: instantRetry().retry });
     const error = await failureOf(nomadClient.deleteToken(accessor));
@@ -380,6 +380,20 @@ describe("retries", () => {
     expect(delays).toEqual([150, 300]);
   });
 
+  it("retries without a look-up when the server could not reach the leader (Nomad's RPC pool never sent it)", async () => {
+    const nomad = await fake();
+    const body = "rpc error: failed to get conn: dial tcp 127.0.0.3:4647: connect: connection refused";
+    nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 500, body, times: 4 });
+    const { delays, retry } = instantRetry();
+    const nomadClient = client({ address: nomad.url, token: nomad.managementToken ?? "", retry });
+    const token = await nomadClient.createToken({ name: "during-election", type: "client", policies: ["p"] });
+    expect(token.Name).toBe("during-election");
+    expect(nomad.requestCount({ method: "GET", path: "/v1/acl/tokens" })).toBe(0);
+    // Four retries wait 150 + 300 + 600 + 1200 ms at this jitter: about the 2.3 s a Nomad election took.
+    expect(delays).toEqual([150, 300, 600, 1200]);
+    expect(nomad.issuedTokens().filter((issued) => issued.Name === "during-election")).toHaveLength(1);
+  });
+
   it("gives up on a create after the configured attempts, flagging that it may have taken effect", async () => {
     const nomad = await fake();
     nomad.failNext({ method: "PUT", path: "/v1/acl/token", status: 503, body: "No cluster leader", times: 10 });
@@ -387,7 +401,7 @@ describe("retries", () => {
     const error = await failureOf(nomadClient.createToken({ name: "x", type: "client", policies: ["p"] }));
     expect(error.httpStatus).toBe(503);
     expect(error.message).toBe("Nomad API error: PUT /v1/acl/token returned 503: No cluster leader");
-    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(3);
+    expect(nomad.requestCount({ method: "PUT", path: "/v1/acl/token" })).toBe(5);
     expect(nomadFailureDetail(error)?.mayHaveTakenEffect).toBe(true);
   });
 
@@ -526,9 +540,9 @@ describe("unreachable Nomad and timeouts", () => {
     const error = await failureOf(client({ address, token: "t", retry }).selfToken());
     expect(error.code).toBe(ErrorCode.NomadUnreachable);
     expect(error.message).toMatch(
-      new RegExp(`^could not reach Nomad at ${address}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+ \\(after 3 attempts\\)$`),
+      new RegExp(`^could not reach Nomad at ${address}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+ \\(after 5 attempts\\)$`),
     );
-    expect(delays).toHaveLength(2);
+    expect(delays).toHaveLength(4);
     expect(nomadFailureDetail(error)?.mayHaveTakenEffect).toBe(false);
   });
 
