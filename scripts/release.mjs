@@ -10,7 +10,6 @@
 // same SOURCE_DATE_EPOCH, and compares every file byte for byte. `npm ci
 // --prefer-offline` is the one step that may reach the registry (for packages
 // missing from the npm cache); the build and release steps never do.
-process.env.TZ = "UTC"; // yazl's DOS timestamps are local time; see writeZip.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -158,10 +158,17 @@ function uuidFrom(hex) {
 /** A deflated zip of the executable (as the command name) and the notices, with fixed times and modes. */
 async function writeZip(zipPath, entries, epoch) {
   const zip = new yazl.ZipFile();
-  // yazl writes the DOS timestamp in local time; the UTC "UT" field alone is
-  // not enough, so the caller runs with TZ=UTC (scripts/release.mjs sets it).
+  // yazl converts mtime to the DOS fields in local time, when the entry is
+  // added: pin the zone to UTC for that moment so TZ never changes the bytes.
   const mtime = new Date(epoch * 1000);
-  for (const entry of entries) zip.addFile(entry.source, entry.name, { mtime, mode: entry.mode, compress: true, compressionLevel: 9 });
+  const savedTz = process.env.TZ;
+  process.env.TZ = "UTC";
+  try {
+    for (const entry of entries) zip.addFile(entry.source, entry.name, { mtime, mode: entry.mode, compress: true, compressionLevel: 9 });
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  }
   zip.end();
   await pipeline(zip.outputStream, createWriteStream(zipPath));
 }
