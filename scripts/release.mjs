@@ -70,11 +70,11 @@ async function release() {
   const result = await writeRelease({ distDir, outDir, epoch, signingKey, oci });
   for (const file of result.files) say(`  dist/release/${file}`);
   say(`sha256 of ${result.names.executable}: ${result.executableSha256}`);
-  if (result.image) say(`OCI image: dist/release/${OCI_DIR} tag ${manifest.version}, manifest ${result.image.manifestDigest}`);
+  if (result.image) say(`OCI image: dist/release/${OCI_DIR} tag ${result.image.tag}, manifest ${result.image.manifestDigest}`);
   if (result.signed) say(`SIGNED: ${SIGNATURE_FILE} is an Ed25519 signature of ${SUMS_FILE} by key ${keyFingerprint(signingKey)}`);
   else say(`UNSIGNED: no signing key (RELEASE_SIGNING_KEY_FILE or RELEASE_SIGNING_KEY), so no ${SIGNATURE_FILE}. Do not publish this as a signed release.`);
   if (push !== undefined) {
-    const source = `oci:${path.join(outDir, OCI_DIR)}:${manifest.version}`;
+    const source = `oci:${path.join(outDir, OCI_DIR)}:${result.image.tag}`;
     const copy = ["copy", "--preserve-digests", ...(option("--insecure-registry") ? ["--dest-tls-verify=false"] : []), source, `docker://${push}`];
     say(`release: skopeo ${copy.join(" ")}`);
     const pushed = spawnSync("skopeo", copy, { stdio: ["ignore", "inherit", "inherit"] });

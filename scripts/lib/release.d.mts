@@ -31,7 +31,7 @@ export interface Release {
   manifest: BuildManifest;
   names: ArtefactNames;
   executableSha256: string;
-  image: { manifestDigest: string; layerDigest: string } | undefined;
+  image: { manifestDigest: string; layerDigest: string; tag: string } | undefined;
   signed: boolean;
   files: string[];
 }

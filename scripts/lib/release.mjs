@@ -286,12 +286,13 @@ export async function writeRelease({ distDir, outDir, epoch, signingKey, oci = f
     epoch,
   );
   let image;
-  if (oci) image = await writeOciLayout(path.join(outDir, OCI_DIR), { executable, binaryName: PLUGIN_NAME, version: manifest.version, commit: manifest.commit, epoch });
+  // Tagged like the plugin reports its version (and a catalog entry is registered): v<semver>.
+  if (oci) image = await writeOciLayout(path.join(outDir, OCI_DIR), { executable, binaryName: PLUGIN_NAME, version: `v${manifest.version}`, commit: manifest.commit, epoch });
   const covered = listFiles(outDir);
   const sums = await renderSums(outDir, covered);
   writeFileSync(path.join(outDir, SUMS_FILE), sums);
   if (signingKey !== undefined) writeFileSync(path.join(outDir, SIGNATURE_FILE), sign(null, Buffer.from(sums), signingKey));
-  return { manifest, names, executableSha256, image, signed: signingKey !== undefined, files: listFiles(outDir) };
+  return { manifest, names, executableSha256, image: image && { ...image, tag: `v${manifest.version}` }, signed: signingKey !== undefined, files: listFiles(outDir) };
 }
 
 /**

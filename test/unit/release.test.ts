@@ -159,13 +159,13 @@ describe("a release built from dist/ with a throwaway key", () => {
   it("has an OCI layout whose single layer holds the executable at the root, mode 0755, owner 0:0, fixed mtime", () => {
     const index = JSON.parse(readFileSync(path.join(outDir, "oci", "index.json"), "utf8")) as { manifests: { digest: string; annotations: Record<string, string> }[] };
     expect(index.manifests).toHaveLength(1);
-    expect(index.manifests[0]?.annotations["org.opencontainers.image.ref.name"]).toBe(release.manifest.version);
+    expect(index.manifests[0]?.annotations["org.opencontainers.image.ref.name"]).toBe(`v${release.manifest.version}`);
     const blob = (digest: string) => readFileSync(path.join(outDir, "oci", "blobs", ...digest.split(":")));
     const manifest = JSON.parse(blob(index.manifests[0]!.digest).toString()) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
     expect(manifest.layers).toHaveLength(1);
     const config = JSON.parse(blob(manifest.config.digest).toString()) as { os: string; architecture: string; config: { Labels: Record<string, string> } };
     expect(config).toMatchObject({ os: "linux", architecture: "amd64" });
-    expect(config.config.Labels).toMatchObject({ "org.opencontainers.image.version": release.manifest.version, "org.opencontainers.image.licenses": "MPL-2.0" });
+    expect(config.config.Labels).toMatchObject({ "org.opencontainers.image.version": `v${release.manifest.version}`, "org.opencontainers.image.licenses": "MPL-2.0" });
     expect(config.config.Labels["org.opencontainers.image.source"]).toMatch(/^https:\/\//);
     const layer = path.join(outDir, "oci", "blobs", ...manifest.layers[0]!.digest.split(":"));
     const listing = execFileSync("tar", ["--numeric-owner", "--full-time", "-tvzf", layer], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } });
