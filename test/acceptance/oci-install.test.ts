@@ -177,7 +177,8 @@ describe.skipIf(!gate.enabled)("OpenBao installs the plugin from the OCI image",
     expect(creds.data.accessor_id).toMatch(/\S/);
     const token = await nomad.api.getToken(creds.data.accessor_id);
     expect(token.Type).toBe("management");
-    await cli.ok(["lease", "revoke", creds.lease_id]);
+    // -sync: wait for the engine's revoke (plain `lease revoke` queues it and returns).
+    await cli.ok(["lease", "revoke", "-sync", creds.lease_id]);
     expect((await nomad.api.tokenInfo(creds.data.accessor_id)).status).toBe(404);
   });
 });
