@@ -118,6 +118,10 @@ export interface StartVaultOptions {
   env?: Record<string, string>;
   /** The server's -log-level (default debug). */
   logLevel?: "trace" | "debug" | "info" | "warn" | "error";
+  /** More server configuration (HCL), after plugin_directory. */
+  extraConfig?: string;
+  /** false: leave plugin_directory empty (the server fetches the plugin itself, e.g. from OCI). */
+  installBuilt?: boolean;
 }
 
 /**
@@ -129,9 +133,9 @@ export async function startVaultDev(stack: Stack, binary: ServerBinary, options:
   const dir = stack.tempDir(binary.kind);
   const pluginDir = path.join(dir, "plugins");
   mkdirSync(pluginDir, { mode: 0o700 });
-  const installed = installPlugin(options.plugin, pluginDir);
+  const installed = options.installBuilt === false ? undefined : installPlugin(options.plugin, pluginDir);
   const config = path.join(dir, "server.hcl");
-  writeFileSync(config, `# written by the vault-plugin-secrets-nomad acceptance suite\nplugin_directory = "${pluginDir}"\n`);
+  writeFileSync(config, `# written by the vault-plugin-secrets-nomad acceptance suite\nplugin_directory = "${pluginDir}"\n${options.extraConfig ?? ""}`);
   const port = await freePortPair();
   const addr = `http://127.0.0.1:${port}`;
   const rootToken = `acc-root-${randomUUID()}`;
@@ -165,7 +169,7 @@ export async function startVaultDev(stack: Stack, binary: ServerBinary, options:
     addr,
     rootToken,
     pluginDir,
-    pluginSha256: sha256File(installed),
+    pluginSha256: installed === undefined ? options.plugin.sha256 : sha256File(installed),
     process: server,
     cli: new VaultCli(binary, addr, rootToken),
     http,
