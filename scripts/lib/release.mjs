@@ -17,7 +17,9 @@ export const PLATFORM = "linux_amd64";
 export const SUMS_FILE = "SHA256SUMS";
 export const SIGNATURE_FILE = "SHA256SUMS.sig";
 export const OCI_DIR = "oci";
-export const SOURCE_URL = "https://github.com/vault-plugin-secrets-nomad/vault-plugin-secrets-nomad";
+// The image's source label comes from package.json "repository", the one place to change it.
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+export const SOURCE_URL = typeof packageJson.repository === "string" ? packageJson.repository : packageJson.repository.url;
 /** Where the signing key comes from: a PEM file, or the PEM text itself (CI secrets). */
 export const KEY_FILE_ENV = "RELEASE_SIGNING_KEY_FILE";
 export const KEY_ENV = "RELEASE_SIGNING_KEY";
