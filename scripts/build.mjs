@@ -119,7 +119,10 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
-    execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`],
+    // A 2 MiB young-generation semi-space: V8's default grows it to 64 MiB
+    // under load, which held 128 MiB of RSS for a heap of ~30 MiB live objects
+    // (docs/performance.md has the measurements and the levers not taken).
+    execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`, "--max-semi-space-size=2"],
     // Read with node:sea getAsset by src/lazy-engine.ts (the name is ENGINE_CHUNK_ASSET).
     // THIRD_PARTY_NOTICES.txt is printed by --licenses (src/main.ts).
     assets: { "engine-chunk.cjs": path.basename(engineChunk), "THIRD_PARTY_NOTICES.txt": path.basename(notices) },
