@@ -17,9 +17,11 @@ export const PLATFORM = "linux_amd64";
 export const SUMS_FILE = "SHA256SUMS";
 export const SIGNATURE_FILE = "SHA256SUMS.sig";
 export const OCI_DIR = "oci";
-// The image's source label comes from package.json "repository", the one place to change it.
-const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-export const SOURCE_URL = typeof packageJson.repository === "string" ? packageJson.repository : packageJson.repository.url;
+/** The image's source label: package.json "repository", the one place to change it. Read when an image is written. */
+export function sourceUrl() {
+  const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return typeof packageJson.repository === "string" ? packageJson.repository : packageJson.repository.url;
+}
 /** Where the signing key comes from: a PEM file, or the PEM text itself (CI secrets). */
 export const KEY_FILE_ENV = "RELEASE_SIGNING_KEY_FILE";
 export const KEY_ENV = "RELEASE_SIGNING_KEY";
@@ -204,7 +206,7 @@ async function writeOciLayout(ociDir, { executable, binaryName, version, commit,
   rmSync(layerTemp);
   const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
   const labels = {
-    "org.opencontainers.image.source": SOURCE_URL,
+    "org.opencontainers.image.source": sourceUrl(),
     "org.opencontainers.image.version": version,
     "org.opencontainers.image.revision": commit,
     "org.opencontainers.image.licenses": "MPL-2.0",
