@@ -80,38 +80,66 @@ export class Picker<T extends { id: string }> {
   }
 
   /**
-   * No answer from this target: leave it out for a while, and for much longer
-   * when nothing listens there any more (a health check keeps a dead backend out).
+   * No answer from this target: leave it out for a while. When nothing listens
+   * there any more, leave it out until `restore`: a load balancer's health
+   * check keeps a dead backend out until it passes again, however long that is.
    */
   bench(target: T, refused = false): void {
-    this.benchedUntil.set(target.id, Date.now() + (refused ? 60 * this.benchMs : this.benchMs));
+    this.benchedUntil.set(target.id, refused ? Number.POSITIVE_INFINITY : Date.now() + this.benchMs);
+  }
+
+  restore(target: T): void {
+    this.benchedUntil.delete(target.id);
   }
 }
 
 export interface WindowFigures {
   /** When the fault was injected (ms since the epoch). */
   faultAt: number;
-  /** End of the first success that started after the fault. */
+  /** End of the first success anywhere that started after the fault (and after `notBefore`). */
+  firstRecoveredAt: number | undefined;
+  /**
+   * When every target that served after the fault had served once: the end of
+   * the failover window. A standby that still redirects to the dead node after
+   * the election has not recovered yet, whatever the other nodes do.
+   */
   recoveredAt: number | undefined;
   /** recoveredAt - faultAt */
   durationMs: number | undefined;
+  /** Each target's first success after the fault, ms after it. */
+  recoveredMsByTarget: Record<string, number>;
   failuresInWindow: number;
   failuresOutsideWindow: number;
   /** Distinct failure texts with counts (secrets checked for by the caller). */
   errors: Record<string, number>;
 }
 
+/** The targets an attempt went to: one, or several joined by "+" (a creds on one node, its revoke on another). */
+export function attemptTargets(attempt: Attempt): string[] {
+  return attempt.target.split("+");
+}
+
 /**
- * The failover window runs from the fault to the end of the first request that
- * started after it and succeeded, and no earlier than `notBefore` (when a new
- * leader was seen: a request that reached the old one just before it died does
- * not end the window). A failure overlapping the window counts as in it; any
- * other failure is outside.
+ * The failover window runs from the fault until every target that answers
+ * after it has succeeded once, counting only requests that started no earlier
+ * than `notBefore` (when a new leader was seen: a request that reached the old
+ * one just before it died does not end the window). A target that never
+ * succeeds again (the killed node) does not hold the window open: its failures
+ * after the others recovered count as outside. A failure overlapping the
+ * window counts as in it; any other failure is outside.
  */
 export function failoverWindow(attempts: readonly Attempt[], faultAt: number, notBefore = faultAt): WindowFigures {
-  const recoveredAt = attempts
-    .filter((attempt) => attempt.ok && attempt.start >= notBefore)
-    .reduce<number | undefined>((first, attempt) => (first === undefined || attempt.end < first ? attempt.end : first), undefined);
+  const firstByTarget = new Map<string, number>();
+  for (const attempt of attempts) {
+    if (!attempt.ok || attempt.start < notBefore) continue;
+    for (const target of attemptTargets(attempt)) {
+      const first = firstByTarget.get(target);
+      if (first === undefined || attempt.end < first) firstByTarget.set(target, attempt.end);
+    }
+  }
+  const ends = [...firstByTarget.values()];
+  const firstRecoveredAt = ends.length > 0 ? Math.min(...ends) : undefined;
+  const recoveredAt = ends.length > 0 ? Math.max(...ends) : undefined;
   const windowEnd = recoveredAt ?? Number.POSITIVE_INFINITY;
   let inside = 0;
   let outside = 0;
@@ -125,8 +153,10 @@ export function failoverWindow(attempts: readonly Attempt[], faultAt: number, no
   }
   return {
     faultAt,
+    firstRecoveredAt,
     recoveredAt,
     durationMs: recoveredAt === undefined ? undefined : recoveredAt - faultAt,
+    recoveredMsByTarget: Object.fromEntries([...firstByTarget].map(([target, end]) => [target, end - faultAt])),
     failuresInWindow: inside,
     failuresOutsideWindow: outside,
     errors,
