@@ -57,7 +57,10 @@ const common = {
   platform: "node",
   target: "node24",
   format: "cjs",
-  minify: true,
+  // PLUGIN_BUILD_READABLE=1 leaves names and layout alone, so a --cpu-prof or
+  // heap snapshot of the executable names real functions (without esbuild's
+  // keepNames, which wraps every closure and would distort the profile).
+  minify: process.env.PLUGIN_BUILD_READABLE !== "1",
   // Notices are collected whole into THIRD_PARTY_NOTICES.txt instead.
   legalComments: "none",
   logLevel: "warning",

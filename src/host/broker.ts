@@ -95,6 +95,7 @@ export class Broker {
       ...this.security.channelOptions(),
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
+      "grpc.enable_channelz": 0,
     });
   }
 

@@ -34,6 +34,7 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
   // Vault sends and accepts messages up to math.MaxInt32; grpc-js defaults to 4 MiB.
   "grpc.max_receive_message_length": -1,
   "grpc.max_send_message_length": -1,
+  "grpc.enable_channelz": 0,
 };
 
 export async function startPluginServer(options: PluginServerOptions): Promise<RunningPluginServer> {

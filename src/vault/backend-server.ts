@@ -135,7 +135,13 @@ export class VaultBackendServer {
           const instance = this.lookup(call.metadata, true);
           if (call.request.request === undefined) throw new PluginError(ErrorCode.InvalidRequest, "request is missing");
           const cancelled = new AbortController();
-          call.on("cancelled", () => cancelled.abort());
+          let answered = false;
+          // grpc-js also emits "cancelled" as the stream closes after a normal
+          // answer; an abort then would only build a DOMException with a stack
+          // trace for nobody (1.5 % of the plugin's CPU under load).
+          call.on("cancelled", () => {
+            if (!answered) cancelled.abort();
+          });
           // At the deadline grpc-js answers DEADLINE_EXCEEDED and closes the
           // stream, which emits "cancelled" above; the handler only needs the time.
           const deadline = deadlineMs(call.getDeadline());
@@ -146,9 +152,11 @@ export class VaultBackendServer {
               ...(deadline === undefined ? {} : { deadline }),
             };
             const response = await instance.backend.handleRequest(request);
+            answered = true;
             processMetrics.recordRequest(false);
             return { response: responseToPb(response) };
           } catch (error) {
+            answered = true;
             processMetrics.recordRequest(true);
             this.logFailure(instance, call.request.request.operation, call.request.request.path, error);
             return { err: errorToPb(error) };
