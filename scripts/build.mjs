@@ -140,6 +140,12 @@ execFileSync(nodeBinary, ["--experimental-sea-config", path.basename(seaConfig)]
 
 copyFileSync(nodeBinary, executable);
 chmodSync(executable, 0o755);
+// The npm node binary keeps its symbol tables (.symtab, .strtab, some .debug_*:
+// 17 MB of 127). Nothing loads them at run time, but the host hashes the whole
+// file at every plugin launch (docs/performance.md). Stripped before the blob is
+// injected: stripping an injected executable breaks it. binutils' strip is
+// deterministic, so the build stays reproducible.
+execFileSync("strip", ["--strip-all", executable], { stdio: ["ignore", "ignore", "inherit"] });
 const { inject } = require("postject");
 await inject(executable, "NODE_SEA_BLOB", readFileSync(blob), {
   sentinelFuse: "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
