@@ -1,0 +1,366 @@
+// The Terraform provider's real resources against both engines on one Vault:
+// hashicorp/vault's vault_nomad_secret_backend, vault_nomad_secret_role and the
+// vault_nomad_access_token data source, run by OpenTofu (or Terraform) with the
+// same configuration against the builtin (nomad-builtin/) and this plugin
+// (nomad-plugin/), both against the same Nomad. Each stage is applied, then
+// planned again (`plan -detailed-exitcode` must find nothing to do), and the two
+// states must agree once mount names, ids, accessors and secrets are normalised.
+//
+// vault_nomad_secret_backend always mounts type `nomad`, so this plugin is
+// registered as `nomad` (versioned), as a Terraform user would: Vault then picks
+// it for every new `nomad` mount without a plugin_version, and mounts made before
+// the registration keep the builtin. The builtin side's stage 1 therefore runs
+// before the registration.
+//
+// Runs only with VAULT_ACC=1, Vault (VAULT_BIN), Nomad, OpenTofu or Terraform
+// (TOFU_BIN / TERRAFORM_BIN) and the built provider (TF_PROVIDER_VAULT_BIN).
+// The states hold Nomad SecretIDs: they stay in the temp folders, and only
+// redacted output is ever printed.
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { discoverServer, discoverTerraform, discoverTerraformProviderVault } from "./support/binaries.ts";
+import { createFlow } from "./support/flow.ts";
+import { accGate, announceSkip, type Gate } from "./support/gate.ts";
+import { DISPATCH_POLICY_RULES, provideNomad, type NomadEnv, type NomadToken } from "./support/nomad.ts";
+import { builtPlugin, PLUGIN_COMMAND, PLUGIN_NAME, type BuiltPlugin } from "./support/plugin.ts";
+import { Stack } from "./support/stack.ts";
+import { prepareTerraform, type TerraformCli, type TerraformPlan, type TerraformResource, type TerraformState } from "./support/terraform.ts";
+import { startVaultDev, type VaultServer } from "./support/vault.ts";
+
+const MOUNTS = { builtin: "nomad-builtin", plugin: "nomad-plugin" } as const;
+type Side = keyof typeof MOUNTS;
+const SIDES: Side[] = ["builtin", "plugin"];
+
+const server = discoverServer();
+const terraformBinary = discoverTerraform();
+const providerBinary = discoverTerraformProviderVault();
+
+function terraformGate(): Gate {
+  const base = accGate();
+  if (!base.enabled) return base;
+  if (!(server.found && server.value.kind === "vault")) {
+    return { enabled: false, reason: "the Terraform suite needs Vault (VAULT_BIN): it compares with the builtin nomad engine, which OpenBao lacks" };
+  }
+  if (!terraformBinary.found) return { enabled: false, reason: terraformBinary.reason };
+  if (!providerBinary.found) return { enabled: false, reason: providerBinary.reason };
+  return base;
+}
+const gate = terraformGate();
+announceSkip("terraform.test.ts", gate);
+
+/**
+ * One stage of the configuration. `main` carries the role and the data source;
+ * `seq` replays the provider's own TestAccNomadSecretBackend steps (the second
+ * and third write `address = "foobar"`, the third `ttl = max_ttl = 0`, which the
+ * provider sends as `{}` to config/lease and expects to read back as 0).
+ */
+interface Stage {
+  title: string;
+  main: { description: string; ttl: number; maxTtl: number; defaultLease: number; maxLease: number; maxTokenNameLength?: number };
+  seq: { address: "nomad" | "foobar"; ttl: number; maxTtl: number; defaultLease: number; maxLease: number };
+  /** The `ops` role: client with policies, then more policies and global, then management. */
+  ops: { type?: "management"; policies?: "a" | "a+b"; global?: boolean };
+}
+
+const STAGES: Stage[] = [
+  {
+    title: "create",
+    main: { description: "created by OpenTofu", ttl: 300, maxTtl: 600, defaultLease: 3600, maxLease: 7200 },
+    seq: { address: "nomad", maxTtl: 60, ttl: 30, defaultLease: 3600, maxLease: 7200 },
+    ops: { policies: "a" },
+  },
+  {
+    title: "update",
+    main: { description: "updated by OpenTofu", ttl: 600, maxTtl: 1200, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
+    seq: { address: "foobar", maxTtl: 90, ttl: 60, defaultLease: 7200, maxLease: 14400 },
+    ops: { policies: "a+b", global: true },
+  },
+  {
+    title: "ttl and max_ttl back to 0, role to management",
+    main: { description: "updated by OpenTofu", ttl: 0, maxTtl: 0, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
+    seq: { address: "foobar", maxTtl: 0, ttl: 0, defaultLease: -1, maxLease: -1 },
+    ops: { type: "management", global: true },
+  },
+];
+
+interface Context {
+  vault: VaultServer;
+  nomad: NomadEnv;
+  token: NomadToken;
+  policies: { a: string; b: string };
+  plugin: BuiltPlugin;
+  tf: TerraformCli;
+  /** Per side: the working directory whose state owns the resources. */
+  dirs: Record<Side, string>;
+}
+
+const hcl = (value: string) => JSON.stringify(value);
+
+function configFor(ctx: Context, side: Side, stage: Stage): string {
+  const mount = MOUNTS[side];
+  const opsPolicies = stage.ops.policies === undefined ? [] : stage.ops.policies === "a" ? [ctx.policies.a] : [ctx.policies.a, ctx.policies.b];
+  const line = (key: string, value: string | number | boolean | undefined) => (value === undefined ? "" : `  ${key} = ${typeof value === "string" ? hcl(value) : String(value)}\n`);
+  return `# written by terraform.test.ts (${side})
+terraform {
+  required_providers {
+    vault = { source = "hashicorp/vault" }
+  }
+}
+
+provider "vault" {
+  address = ${hcl(ctx.vault.addr)}
+}
+
+variable "nomad_token" {
+  type      = string
+  sensitive = true
+}
+
+resource "vault_nomad_secret_backend" "main" {
+${line("backend", mount)}${line("description", stage.main.description)}${line("address", ctx.nomad.addr)}  token = var.nomad_token
+${line("ttl", stage.main.ttl)}${line("max_ttl", stage.main.maxTtl)}${line("default_lease_ttl_seconds", stage.main.defaultLease)}${line("max_lease_ttl_seconds", stage.main.maxLease)}${line("max_token_name_length", stage.main.maxTokenNameLength)}}
+
+resource "vault_nomad_secret_backend" "seq" {
+${line("backend", `${mount}-seq`)}  description = "test description"
+${line("address", stage.seq.address === "nomad" ? ctx.nomad.addr : "foobar")}  token = var.nomad_token
+${line("max_ttl", stage.seq.maxTtl)}${line("ttl", stage.seq.ttl)}${line("default_lease_ttl_seconds", stage.seq.defaultLease)}${line("max_lease_ttl_seconds", stage.seq.maxLease)}}
+
+resource "vault_nomad_secret_role" "client" {
+  backend  = vault_nomad_secret_backend.main.backend
+  role     = "client"
+  policies = [${hcl(ctx.policies.a)}]
+}
+
+resource "vault_nomad_secret_role" "ops" {
+  backend = vault_nomad_secret_backend.main.backend
+  role    = "ops"
+${line("type", stage.ops.type)}${opsPolicies.length > 0 ? `  policies = [${opsPolicies.map(hcl).join(", ")}]\n` : ""}${line("global", stage.ops.global)}}
+
+data "vault_nomad_access_token" "client" {
+  backend = vault_nomad_secret_role.client.backend
+  role    = vault_nomad_secret_role.client.role
+}
+`;
+}
+
+/** Keys whose values are fresh per mount or per read: compared by presence and length only. */
+const MINTED_KEYS = new Set(["accessor", "accessor_id", "secret_id"]);
+
+/** A state's resources with everything that must differ between the two mounts normalised. */
+function normaliseState(state: TerraformState, ctx: Context, side: Side): Record<string, unknown> {
+  const mount = MOUNTS[side];
+  const resources = state.values?.root_module?.resources ?? [];
+  const text = (value: string) => value.replaceAll(mount, "<mount>").replaceAll(ctx.nomad.addr, "<nomad>");
+  const normalise = (key: string, value: unknown): unknown => {
+    if (typeof value === "string") {
+      if (value === ctx.token.SecretID) return "<engine token>";
+      if (MINTED_KEYS.has(key) || (key === "id" && /^[0-9a-f-]{36}$/.test(value))) return `<minted, ${value.length} chars>`;
+      return text(value);
+    }
+    if (Array.isArray(value)) return value.map((item) => normalise("", item));
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normalise(k, v)]));
+    }
+    return value;
+  };
+  return Object.fromEntries(resources.map((resource: TerraformResource) => [resource.address, normalise("", resource.values)]));
+}
+
+/** Attributes a plan changes per resource (no-op and read-only data source reads left out). */
+function plannedChanges(plan: TerraformPlan): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const change of plan.resource_changes ?? []) {
+    if (change.mode !== "managed" || change.change.actions.every((action) => action === "no-op")) continue;
+    const before = change.change.before ?? {};
+    const after = change.change.after ?? {};
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+    out[`${change.address} (${change.change.actions.join("+")})`] = keys.sort();
+  }
+  return out;
+}
+
+/**
+ * What the provider's own import test ignores for this resource, because Vault
+ * never returns it (token, write-only fields) or the provider never reads it
+ * back (description of the legacy backend field, disable_remount).
+ */
+const IMPORT_UNREADABLE = new Set(["description", "token", "disable_remount", "token_wo", "token_wo_version", "client_key_wo", "client_key_wo_version"]);
+
+describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the builtin and this plugin, same Vault, same Nomad", () => {
+  const stack = new Stack();
+  const flow = createFlow((title) => stack.printLogs(`step "${title}" failed`));
+  let ctx: Context | undefined;
+  const context = (): Context => {
+    if (ctx === undefined) throw new Error("the environment did not start (see beforeAll)");
+    return ctx;
+  };
+  const tfVars = (c: Context) => ({ TF_VAR_nomad_token: c.token.SecretID });
+  const states: Partial<Record<Side, Record<string, unknown>>> = {};
+
+  beforeAll(async () => {
+    try {
+      if (!server.found) throw new Error(server.reason);
+      if (!terraformBinary.found) throw new Error(terraformBinary.reason);
+      if (!providerBinary.found) throw new Error(providerBinary.reason);
+      const plugin = builtPlugin();
+      const nomad = await provideNomad(stack);
+      const suffix = randomBytes(3).toString("hex");
+      const policies = { a: `tf-a-${suffix}`, b: `tf-b-${suffix}` };
+      for (const policy of Object.values(policies)) {
+        await nomad.api.upsertPolicy(policy, DISPATCH_POLICY_RULES, "terraform.test.ts");
+        if (!nomad.owned) stack.defer(`remove the policy ${policy}`, async () => void (await nomad.api.deletePolicy(policy)));
+      }
+      const token = await nomad.api.createToken({ Name: `tf-engine-${suffix}`, Type: "management" });
+      if (!nomad.owned) stack.defer("remove the engine token", async () => void (await nomad.api.deleteToken(token.AccessorID)));
+      const vault = await startVaultDev(stack, server.value, { plugin });
+      const tf = prepareTerraform(stack, terraformBinary.value, providerBinary.value, { addr: vault.addr, token: vault.rootToken });
+      tf.addSecret(nomad.managementToken);
+      tf.addSecret(token.SecretID);
+      const version = await tf.expect(stack.tempDir("tf-version"), ["version"]);
+      process.stderr.write(`[terraform] ${version.stdout.split("\n")[0] ?? ""}; provider ${providerBinary.value}\n`);
+      ctx = { vault, nomad, token, policies, plugin, tf, dirs: { builtin: "", plugin: "" } };
+    } catch (error: unknown) {
+      stack.printLogs("setup failed");
+      throw error;
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack.close();
+  }, 180_000);
+
+  async function applyAndReplan(c: Context, side: Side, stage: Stage): Promise<void> {
+    const dir = c.dirs[side];
+    await c.tf.expect(dir, ["apply", "-auto-approve", "-no-color", "-input=false"], [0], tfVars(c));
+    const replan = await c.tf.run(dir, ["plan", "-detailed-exitcode", "-no-color", "-input=false"], tfVars(c));
+    expect(replan.code, `${side}: a second plan after "${stage.title}" must find nothing to change:\n${replan.stdout}\n${replan.stderr}`).toBe(0);
+  }
+
+  /** Both states, normalised, must be the same; returns them for further checks. */
+  async function compareStates(c: Context, what: string): Promise<Record<Side, Record<string, unknown>>> {
+    for (const side of SIDES) states[side] = normaliseState(await c.tf.showJson<TerraformState>(c.dirs[side]), c, side);
+    expect(states.plugin, `${what}: the plugin's state differs from the builtin's`).toEqual(states.builtin);
+    return states as Record<Side, Record<string, unknown>>;
+  }
+
+  /** Which plugin each mount runs: the comparison is only worth something if it is builtin vs this plugin. */
+  async function expectEngines(c: Context): Promise<void> {
+    const mounts = (await c.vault.http("GET", "sys/mounts")).json<{ data: Record<string, { type: string; running_plugin_version?: string }> }>().data;
+    for (const side of SIDES) {
+      for (const mount of [MOUNTS[side], `${MOUNTS[side]}-seq`]) {
+        const entry = mounts[`${mount}/`];
+        expect(entry?.type, mount).toBe("nomad");
+        if (side === "builtin") expect(entry?.running_plugin_version ?? "", mount).toMatch(/\+builtin/);
+        else expect(entry?.running_plugin_version, mount).toBe(c.plugin.version);
+      }
+    }
+  }
+
+  /** The data source's token is a live Nomad token with the role's policy, on both sides. */
+  async function expectLiveCreds(c: Context): Promise<void> {
+    for (const side of SIDES) {
+      const state = await c.tf.showJson<TerraformState>(c.dirs[side]);
+      const creds = state.values?.root_module?.resources?.find((resource) => resource.address === "data.vault_nomad_access_token.client");
+      const accessor = creds?.values.accessor_id;
+      const secret = creds?.values.secret_id;
+      expect(typeof accessor === "string" && typeof secret === "string", `${side}: the data source has accessor_id and secret_id`).toBe(true);
+      c.tf.addSecret(secret as string);
+      const minted = await c.nomad.api.getToken(accessor as string);
+      // Compared as a boolean: the values are secrets and must not reach a diff.
+      expect(minted.SecretID === secret, `${side}: secret_id is the SecretID of the Nomad token accessor_id names`).toBe(true);
+      expect(minted.Policies, side).toEqual([c.policies.a]);
+    }
+  }
+
+  const [create, update, leaseZero] = STAGES as [Stage, Stage, Stage];
+
+  flow.step(`stage "${create.title}": apply on the builtin, register this plugin as \`${PLUGIN_NAME}\`, apply on it; re-plans are empty`, async () => {
+    const c = context();
+    c.dirs.builtin = c.tf.workspace(stack, "builtin", configFor(c, "builtin", create));
+    await applyAndReplan(c, "builtin", create);
+    await c.vault.cli.ok(["plugin", "register", `-sha256=${c.plugin.sha256}`, `-version=${c.plugin.version}`, `-command=${PLUGIN_COMMAND}`, "secret", PLUGIN_NAME]);
+    c.dirs.plugin = c.tf.workspace(stack, "plugin", configFor(c, "plugin", create));
+    await applyAndReplan(c, "plugin", create);
+    await expectEngines(c);
+  }, { timeoutMs: 900_000 });
+
+  flow.step(`stage "${create.title}": same state on both; the data source's token works`, async () => {
+    const c = context();
+    const both = await compareStates(c, create.title);
+    expect(both.builtin["vault_nomad_secret_backend.main"]).toMatchObject({ ttl: 300, max_ttl: 600, default_lease_ttl_seconds: 3600, max_lease_ttl_seconds: 7200 });
+    await expectLiveCreds(c);
+  });
+
+  flow.step(`stage "${update.title}": apply on both; re-plans are empty; same state`, async () => {
+    const c = context();
+    for (const side of SIDES) {
+      rewrite(c, side, update);
+      await applyAndReplan(c, side, update);
+    }
+    const both = await compareStates(c, update.title);
+    expect(both.builtin["vault_nomad_secret_backend.seq"]).toMatchObject({ address: "foobar", ttl: 60, max_ttl: 90 });
+    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ global: true, type: "client", policies: [c.policies.a, c.policies.b] });
+    await expectEngines(c);
+  }, { timeoutMs: 900_000 });
+
+  flow.step(`stage "${leaseZero.title}": config/lease written as {} reads back 0/0 on both; re-plans are empty`, async () => {
+    const c = context();
+    for (const side of SIDES) {
+      rewrite(c, side, leaseZero);
+      await applyAndReplan(c, side, leaseZero);
+    }
+    const both = await compareStates(c, leaseZero.title);
+    expect(both.builtin["vault_nomad_secret_backend.main"]).toMatchObject({ ttl: 0, max_ttl: 0 });
+    expect(both.builtin["vault_nomad_secret_backend.seq"]).toMatchObject({ ttl: 0, max_ttl: 0 });
+    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "management", global: true, policies: [] });
+    for (const side of SIDES) {
+      const lease = (await c.vault.http("GET", `${MOUNTS[side]}/config/lease`)).json<{ data: { ttl: number; max_ttl: number } }>();
+      expect(lease.data, side).toEqual({ ttl: 0, max_ttl: 0 });
+    }
+  }, { timeoutMs: 900_000 });
+
+  flow.step("import into an empty state: the same on both, only what Vault never returns is planned; applied, the re-plan is empty", async () => {
+    const c = context();
+    const planned: Partial<Record<Side, Record<string, string[]>>> = {};
+    for (const side of SIDES) {
+      const mount = MOUNTS[side];
+      const dir = c.tf.workspace(stack, `import-${side}`, configFor(c, side, leaseZero));
+      for (const [address, id] of [
+        ["vault_nomad_secret_backend.main", mount],
+        ["vault_nomad_secret_backend.seq", `${mount}-seq`],
+        ["vault_nomad_secret_role.client", `${mount}/role/client`],
+        ["vault_nomad_secret_role.ops", `${mount}/role/ops`],
+      ] as const) {
+        await c.tf.expect(dir, ["import", "-no-color", "-input=false", address, id], [0], tfVars(c));
+      }
+      const plan = await c.tf.run(dir, ["plan", "-detailed-exitcode", "-no-color", "-input=false", "-out=import.tfplan"], tfVars(c));
+      expect([0, 2], `${side}: plan after import:\n${plan.stdout}\n${plan.stderr}`).toContain(plan.code);
+      planned[side] = plannedChanges(await c.tf.showJson<TerraformPlan>(dir, "import.tfplan"));
+      for (const [address, keys] of Object.entries(planned[side])) {
+        expect(address, `${side}: after import only in-place updates of the backends`).toMatch(/^vault_nomad_secret_backend\.(main|seq) \(update\)$/);
+        expect(keys.filter((key) => !IMPORT_UNREADABLE.has(key)), `${side} ${address}: planned changes beyond what Vault never returns`).toEqual([]);
+      }
+      c.dirs[side] = dir;
+    }
+    expect(planned.plugin, "the plan after import differs between the mounts").toEqual(planned.builtin);
+    for (const side of SIDES) await applyAndReplan(c, side, leaseZero);
+    await compareStates(c, "after import");
+    await expectEngines(c);
+  }, { timeoutMs: 900_000 });
+
+  flow.step("destroy on both: every mount gone, both states empty", async () => {
+    const c = context();
+    for (const side of SIDES) await c.tf.expect(c.dirs[side], ["destroy", "-auto-approve", "-no-color", "-input=false"], [0], tfVars(c));
+    const mounts = (await c.vault.http("GET", "sys/mounts")).json<{ data: Record<string, unknown> }>().data;
+    expect(Object.keys(mounts).filter((mount) => mount.startsWith("nomad-"))).toEqual([]);
+    await compareStates(c, "after destroy");
+    expect(states.builtin).toEqual({});
+  }, { timeoutMs: 900_000 });
+
+  /** The next stage in the same working directory (same state): only main.tf changes. */
+  function rewrite(c: Context, side: Side, stage: Stage): void {
+    writeFileSync(path.join(c.dirs[side], "main.tf"), configFor(c, side, stage), { mode: 0o600 });
+  }
+});
