@@ -26,7 +26,7 @@ import { accGate, announceSkip, type Gate } from "./support/gate.ts";
 import { DISPATCH_POLICY_RULES, provideNomad, type NomadEnv, type NomadToken } from "./support/nomad.ts";
 import { builtPlugin, PLUGIN_COMMAND, PLUGIN_NAME, type BuiltPlugin } from "./support/plugin.ts";
 import { Stack } from "./support/stack.ts";
-import { prepareTerraform, type TerraformCli, type TerraformPlan, type TerraformResource, type TerraformState } from "./support/terraform.ts";
+import { maskUuids, prepareTerraform, type TerraformCli, type TerraformPlan, type TerraformResource, type TerraformState } from "./support/terraform.ts";
 import { startVaultDev, type VaultServer } from "./support/vault.ts";
 
 const MOUNTS = { builtin: "nomad-builtin", plugin: "nomad-plugin" } as const;
@@ -60,28 +60,39 @@ interface Stage {
   title: string;
   main: { description: string; ttl: number; maxTtl: number; defaultLease: number; maxLease: number; maxTokenNameLength?: number };
   seq: { address: "nomad" | "foobar"; ttl: number; maxTtl: number; defaultLease: number; maxLease: number };
-  /** The `ops` role: client with policies, then more policies and global, then management. */
-  ops: { type?: "management"; policies?: "a" | "a+b"; global?: boolean };
+  /** The `ops` role: a client role, given more policies and made global. */
+  ops: RoleStage;
+  /** The `admin` role: a management role, made global, then turned into a client role. */
+  admin: RoleStage;
+}
+
+interface RoleStage {
+  type?: "client" | "management";
+  policies?: "a" | "a+b";
+  global?: boolean;
 }
 
 const STAGES: Stage[] = [
   {
     title: "create",
-    main: { description: "created by OpenTofu", ttl: 300, maxTtl: 600, defaultLease: 3600, maxLease: 7200 },
+    main: { description: "created by OpenTofu", ttl: 1800, maxTtl: 3600, defaultLease: 3600, maxLease: 7200 },
     seq: { address: "nomad", maxTtl: 60, ttl: 30, defaultLease: 3600, maxLease: 7200 },
     ops: { policies: "a" },
+    admin: { type: "management" },
   },
   {
     title: "update",
-    main: { description: "updated by OpenTofu", ttl: 600, maxTtl: 1200, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
+    main: { description: "updated by OpenTofu", ttl: 2400, maxTtl: 4800, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
     seq: { address: "foobar", maxTtl: 90, ttl: 60, defaultLease: 7200, maxLease: 14400 },
     ops: { policies: "a+b", global: true },
+    admin: { type: "management", global: true },
   },
   {
-    title: "ttl and max_ttl back to 0, role to management",
+    title: "ttl and max_ttl back to 0, the management role to client",
     main: { description: "updated by OpenTofu", ttl: 0, maxTtl: 0, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
     seq: { address: "foobar", maxTtl: 0, ttl: 0, defaultLease: -1, maxLease: -1 },
-    ops: { type: "management", global: true },
+    ops: { policies: "a+b", global: true },
+    admin: { type: "client", policies: "a", global: true },
   },
 ];
 
@@ -100,8 +111,14 @@ const hcl = (value: string) => JSON.stringify(value);
 
 function configFor(ctx: Context, side: Side, stage: Stage): string {
   const mount = MOUNTS[side];
-  const opsPolicies = stage.ops.policies === undefined ? [] : stage.ops.policies === "a" ? [ctx.policies.a] : [ctx.policies.a, ctx.policies.b];
   const line = (key: string, value: string | number | boolean | undefined) => (value === undefined ? "" : `  ${key} = ${typeof value === "string" ? hcl(value) : String(value)}\n`);
+  const role = (name: string, spec: RoleStage) => {
+    const policies = spec.policies === undefined ? [] : spec.policies === "a" ? [ctx.policies.a] : [ctx.policies.a, ctx.policies.b];
+    return `resource "vault_nomad_secret_role" ${hcl(name)} {
+  backend = vault_nomad_secret_backend.main.backend
+${line("role", name)}${line("type", spec.type)}${policies.length > 0 ? `  policies = [${policies.map(hcl).join(", ")}]\n` : ""}${line("global", spec.global)}}
+`;
+  };
   return `# written by terraform.test.ts (${side})
 terraform {
   required_providers {
@@ -133,10 +150,8 @@ resource "vault_nomad_secret_role" "client" {
   policies = [${hcl(ctx.policies.a)}]
 }
 
-resource "vault_nomad_secret_role" "ops" {
-  backend = vault_nomad_secret_backend.main.backend
-  role    = "ops"
-${line("type", stage.ops.type)}${opsPolicies.length > 0 ? `  policies = [${opsPolicies.map(hcl).join(", ")}]\n` : ""}${line("global", stage.ops.global)}}
+${role("ops", stage.ops)}
+${role("admin", stage.admin)}
 
 data "vault_nomad_access_token" "client" {
   backend = vault_nomad_secret_role.client.backend
@@ -190,8 +205,9 @@ const IMPORT_UNREADABLE = new Set(["description", "token", "disable_remount", "t
 
 describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the builtin and this plugin, same Vault, same Nomad", () => {
   const stack = new Stack();
-  const flow = createFlow((title) => stack.printLogs(`step "${title}" failed`));
   let ctx: Context | undefined;
+  // The servers' logs hold no secret by design; the redaction is a second line of defence.
+  const flow = createFlow((title) => stack.printLogs(`step "${title}" failed`, (text) => (ctx === undefined ? maskUuids(text) : ctx.tf.redact(text))));
   const context = (): Context => {
     if (ctx === undefined) throw new Error("the environment did not start (see beforeAll)");
     return ctx;
@@ -222,7 +238,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       process.stderr.write(`[terraform] ${version.stdout.split("\n")[0] ?? ""}; provider ${providerBinary.value}\n`);
       ctx = { vault, nomad, token, policies, plugin, tf, dirs: { builtin: "", plugin: "" } };
     } catch (error: unknown) {
-      stack.printLogs("setup failed");
+      stack.printLogs("setup failed", maskUuids);
       throw error;
     }
   }, 240_000);
@@ -289,7 +305,8 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
   flow.step(`stage "${create.title}": same state on both; the data source's token works`, async () => {
     const c = context();
     const both = await compareStates(c, create.title);
-    expect(both.builtin["vault_nomad_secret_backend.main"]).toMatchObject({ ttl: 300, max_ttl: 600, default_lease_ttl_seconds: 3600, max_lease_ttl_seconds: 7200 });
+    expect(both.builtin["vault_nomad_secret_backend.main"]).toMatchObject({ ttl: 1800, max_ttl: 3600, default_lease_ttl_seconds: 3600, max_lease_ttl_seconds: 7200 });
+    expect(both.builtin["vault_nomad_secret_role.admin"]).toMatchObject({ type: "management", global: false, policies: [] });
     await expectLiveCreds(c);
   });
 
@@ -302,6 +319,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
     const both = await compareStates(c, update.title);
     expect(both.builtin["vault_nomad_secret_backend.seq"]).toMatchObject({ address: "foobar", ttl: 60, max_ttl: 90 });
     expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ global: true, type: "client", policies: [c.policies.a, c.policies.b] });
+    expect(both.builtin["vault_nomad_secret_role.admin"]).toMatchObject({ global: true, type: "management", policies: [] });
     await expectEngines(c);
   }, { timeoutMs: 900_000 });
 
@@ -314,11 +332,30 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
     const both = await compareStates(c, leaseZero.title);
     expect(both.builtin["vault_nomad_secret_backend.main"]).toMatchObject({ ttl: 0, max_ttl: 0 });
     expect(both.builtin["vault_nomad_secret_backend.seq"]).toMatchObject({ ttl: 0, max_ttl: 0 });
-    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "management", global: true, policies: [] });
+    expect(both.builtin["vault_nomad_secret_role.admin"]).toMatchObject({ type: "client", global: true, policies: [c.policies.a] });
     for (const side of SIDES) {
       const lease = (await c.vault.http("GET", `${MOUNTS[side]}/config/lease`)).json<{ data: { ttl: number; max_ttl: number } }>();
       expect(lease.data, side).toEqual({ ttl: 0, max_ttl: 0 });
     }
+  }, { timeoutMs: 900_000 });
+
+  flow.step("a client role switched to management (policies removed) fails the same way on both, and nothing changes", async () => {
+    const c = context();
+    const switched: Stage = { ...leaseZero, ops: { type: "management", global: true } };
+    const errors: Partial<Record<Side, string>> = {};
+    for (const side of SIDES) {
+      rewrite(c, side, switched);
+      const apply = await c.tf.run(c.dirs[side], ["apply", "-auto-approve", "-no-color", "-input=false"], tfVars(c));
+      // The provider sends only type and global; both engines keep the stored policies and refuse.
+      expect(apply.code, `${side}: ${apply.stdout}\n${apply.stderr}`).toBe(1);
+      errors[side] = /policies should be empty when using management tokens/.exec(apply.stderr)?.[0];
+      rewrite(c, side, leaseZero);
+      await applyAndReplan(c, side, leaseZero);
+    }
+    expect(errors.builtin, "the builtin's error").toBe("policies should be empty when using management tokens");
+    expect(errors.plugin).toBe(errors.builtin);
+    const both = await compareStates(c, "after the refused switch");
+    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "client", policies: [c.policies.a, c.policies.b] });
   }, { timeoutMs: 900_000 });
 
   flow.step("import into an empty state: the same on both, only what Vault never returns is planned; applied, the re-plan is empty", async () => {
@@ -332,6 +369,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
         ["vault_nomad_secret_backend.seq", `${mount}-seq`],
         ["vault_nomad_secret_role.client", `${mount}/role/client`],
         ["vault_nomad_secret_role.ops", `${mount}/role/ops`],
+        ["vault_nomad_secret_role.admin", `${mount}/role/admin`],
       ] as const) {
         await c.tf.expect(dir, ["import", "-no-color", "-input=false", address, id], [0], tfVars(c));
       }
@@ -344,6 +382,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       }
       c.dirs[side] = dir;
     }
+    process.stderr.write(`[terraform] planned after import (builtin): ${JSON.stringify(planned.builtin)}\n`);
     expect(planned.plugin, "the plan after import differs between the mounts").toEqual(planned.builtin);
     for (const side of SIDES) await applyAndReplan(c, side, leaseZero);
     await compareStates(c, "after import");

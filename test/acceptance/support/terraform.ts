@@ -43,6 +43,11 @@ export interface TerraformPlan {
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
+/** Every Nomad SecretID and accessor, and the suite's Vault root token, is a UUID. */
+export function maskUuids(text: string): string {
+  return text.replace(UUID, "<uuid>");
+}
+
 export class TerraformCli {
   /** Strings never to print (tokens, secret ids); UUIDs are masked as well, as every Nomad secret is one. */
   private readonly secrets = new Set<string>();
@@ -59,7 +64,7 @@ export class TerraformCli {
   redact(text: string): string {
     let out = text;
     for (const secret of this.secrets) out = out.replaceAll(secret, "<redacted>");
-    return out.replace(UUID, "<uuid>");
+    return maskUuids(out);
   }
 
   /** Runs in `dir` with `-no-color` style output; never throws on a non-zero exit. */
