@@ -91,7 +91,8 @@ const STAGES: Stage[] = [
     title: "ttl and max_ttl back to 0, the management role to client",
     main: { description: "updated by OpenTofu", ttl: 0, maxTtl: 0, defaultLease: 7200, maxLease: 14400, maxTokenNameLength: 64 },
     seq: { address: "foobar", maxTtl: 0, ttl: 0, defaultLease: -1, maxLease: -1 },
-    ops: { policies: "a+b", global: true },
+    // type stated: the provider sends the type in state when the configuration has none.
+    ops: { type: "client", policies: "a+b", global: true },
     admin: { type: "client", policies: "a", global: true },
   },
 ];
@@ -339,9 +340,9 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
     }
   }, { timeoutMs: 900_000 });
 
-  flow.step("a client role switched to management (policies removed) fails the same way on both, and nothing changes", async () => {
+  flow.step("a client role switched to management (policies removed) is refused the same way on both; -replace does it on both", async () => {
     const c = context();
-    const switched: Stage = { ...leaseZero, ops: { type: "management", global: true } };
+    const switched: Stage = { ...leaseZero, title: "ops switched to management", ops: { type: "management", global: true } };
     const errors: Partial<Record<Side, string>> = {};
     for (const side of SIDES) {
       rewrite(c, side, switched);
@@ -349,13 +350,20 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       // The provider sends only type and global; both engines keep the stored policies and refuse.
       expect(apply.code, `${side}: ${apply.stdout}\n${apply.stderr}`).toBe(1);
       errors[side] = /policies should be empty when using management tokens/.exec(apply.stderr)?.[0];
-      rewrite(c, side, leaseZero);
-      await applyAndReplan(c, side, leaseZero);
+      await c.tf.expect(c.dirs[side], ["apply", "-auto-approve", "-no-color", "-input=false", "-replace=vault_nomad_secret_role.ops"], [0], tfVars(c));
+      await applyAndReplan(c, side, switched);
     }
     expect(errors.builtin, "the builtin's error").toBe("policies should be empty when using management tokens");
     expect(errors.plugin).toBe(errors.builtin);
-    const both = await compareStates(c, "after the refused switch");
-    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "client", policies: [c.policies.a, c.policies.b] });
+    const both = await compareStates(c, "after the switch by -replace");
+    expect(both.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "management", global: true, policies: [] });
+    // And back: management to client is a plain update on both.
+    for (const side of SIDES) {
+      rewrite(c, side, leaseZero);
+      await applyAndReplan(c, side, leaseZero);
+    }
+    const back = await compareStates(c, "after the switch back");
+    expect(back.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "client", policies: [c.policies.a, c.policies.b] });
   }, { timeoutMs: 900_000 });
 
   flow.step("import into an empty state: the same on both, only what Vault never returns is planned; applied, the re-plan is empty", async () => {
