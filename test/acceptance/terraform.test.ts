@@ -22,6 +22,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { discoverServer, discoverTerraform, discoverTerraformProviderVault } from "./support/binaries.ts";
 import { createFlow } from "./support/flow.ts";
+import { waitFor } from "./support/http.ts";
 import { accGate, announceSkip, type Gate } from "./support/gate.ts";
 import { DISPATCH_POLICY_RULES, provideNomad, type NomadEnv, type NomadToken } from "./support/nomad.ts";
 import { builtPlugin, PLUGIN_COMMAND, PLUGIN_NAME, type BuiltPlugin } from "./support/plugin.ts";
@@ -215,6 +216,8 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
   };
   const tfVars = (c: Context) => ({ TF_VAR_nomad_token: c.token.SecretID });
   const states: Partial<Record<Side, Record<string, unknown>>> = {};
+  /** Accessors of tokens the data source handed out (what a reused Nomad is checked for). */
+  const minted = new Set<string>();
 
   beforeAll(async () => {
     try {
@@ -284,10 +287,11 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       const secret = creds?.values.secret_id;
       expect(typeof accessor === "string" && typeof secret === "string", `${side}: the data source has accessor_id and secret_id`).toBe(true);
       c.tf.addSecret(secret as string);
-      const minted = await c.nomad.api.getToken(accessor as string);
+      minted.add(accessor as string);
+      const nomadToken = await c.nomad.api.getToken(accessor as string);
       // Compared as a boolean: the values are secrets and must not reach a diff.
-      expect(minted.SecretID === secret, `${side}: secret_id is the SecretID of the Nomad token accessor_id names`).toBe(true);
-      expect(minted.Policies, side).toEqual([c.policies.a]);
+      expect(nomadToken.SecretID === secret, `${side}: secret_id is the SecretID of the Nomad token accessor_id names`).toBe(true);
+      expect(nomadToken.Policies, side).toEqual([c.policies.a]);
     }
   }
 
@@ -403,13 +407,28 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
     await expectEngines(c);
   }, { timeoutMs: 900_000 });
 
-  flow.step("destroy on both: every mount gone, both states empty", async () => {
+  flow.step("destroy on both: every mount gone, both states empty, no Nomad token left behind", async () => {
     const c = context();
+    const keep = new Set([c.token.AccessorID, (await c.nomad.api.self()).AccessorID]);
+    const issued = (await c.nomad.api.tokens()).filter((token) => !keep.has(token.AccessorID) && (c.nomad.owned || minted.has(token.AccessorID)));
+    expect(issued.length, "tokens the data source minted, before destroy").toBeGreaterThan(0);
     for (const side of SIDES) await c.tf.expect(c.dirs[side], ["destroy", "-auto-approve", "-no-color", "-input=false"], [0], tfVars(c));
     const mounts = (await c.vault.http("GET", "sys/mounts")).json<{ data: Record<string, unknown> }>().data;
     expect(Object.keys(mounts).filter((mount) => mount.startsWith("nomad-"))).toEqual([]);
     await compareStates(c, "after destroy");
     expect(states.builtin).toEqual({});
+    // Every plan and apply read the data source, minting a token each time; unmounting
+    // revokes their leases, so only the bootstrap and engine tokens may remain (on a
+    // reused Nomad: none of the tokens this run saw).
+    await waitFor(
+      "every Nomad token the two engines minted to be revoked",
+      async () => {
+        const left = (await c.nomad.api.tokens()).filter((token) => !keep.has(token.AccessorID) && (c.nomad.owned || minted.has(token.AccessorID)));
+        if (left.length > 0) throw new Error(`${left.length} left: ${left.map((token) => token.Name).join(", ")}`);
+        return true;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
   }, { timeoutMs: 900_000 });
 
   /** The next stage in the same working directory (same state): only main.tf changes. */
