@@ -199,9 +199,9 @@ function plannedChanges(plan: TerraformPlan): Record<string, string[]> {
 }
 
 /**
- * What the provider's own import test ignores for this resource, because Vault
- * never returns it (token, write-only fields) or the provider never reads it
- * back (description of the legacy backend field, disable_remount).
+ * What the provider's own import test of vault_nomad_secret_backend ignores
+ * (ImportStateVerifyIgnore): Vault never returns the token or the write-only
+ * fields, and the provider does not read disable_remount back.
  */
 const IMPORT_UNREADABLE = new Set(["description", "token", "disable_remount", "token_wo", "token_wo_version", "client_key_wo", "client_key_wo_version"]);
 
@@ -376,7 +376,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
     expect(back.builtin["vault_nomad_secret_role.ops"]).toMatchObject({ type: "client", policies: [c.policies.a, c.policies.b] });
   }, { timeoutMs: 900_000 });
 
-  flow.step("import into an empty state: the same on both, only what Vault never returns is planned; applied, the re-plan is empty", async () => {
+  flow.step("import into an empty state: the same on both, only what the provider cannot read back is planned; applied, the re-plan is empty", async () => {
     const c = context();
     const planned: Partial<Record<Side, Record<string, string[]>>> = {};
     for (const side of SIDES) {
