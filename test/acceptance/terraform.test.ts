@@ -396,7 +396,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       planned[side] = plannedChanges(await c.tf.showJson<TerraformPlan>(dir, "import.tfplan"));
       for (const [address, keys] of Object.entries(planned[side])) {
         expect(address, `${side}: after import only in-place updates of the backends`).toMatch(/^vault_nomad_secret_backend\.(main|seq) \(update\)$/);
-        expect(keys.filter((key) => !IMPORT_UNREADABLE.has(key)), `${side} ${address}: planned changes beyond what Vault never returns`).toEqual([]);
+        expect(keys.filter((key) => !IMPORT_UNREADABLE.has(key)), `${side} ${address}: planned changes beyond what the provider cannot read back`).toEqual([]);
       }
       c.dirs[side] = dir;
     }
