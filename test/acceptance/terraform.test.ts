@@ -17,7 +17,7 @@
 // The states hold Nomad SecretIDs: they stay in the temp folders, and only
 // redacted output is ever printed.
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { discoverServer, discoverTerraform, discoverTerraformProviderVault } from "./support/binaries.ts";
@@ -218,6 +218,8 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
   const states: Partial<Record<Side, Record<string, unknown>>> = {};
   /** Accessors of tokens the data source handed out (what a reused Nomad is checked for). */
   const minted = new Set<string>();
+  /** Every secret the run handled, by what it is: none may appear in the server log. */
+  const secrets = new Map<string, string>();
 
   beforeAll(async () => {
     try {
@@ -238,6 +240,8 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       const tf = prepareTerraform(stack, terraformBinary.value, providerBinary.value, { addr: vault.addr, token: vault.rootToken });
       tf.addSecret(nomad.managementToken);
       tf.addSecret(token.SecretID);
+      secrets.set(nomad.managementToken, "the Nomad bootstrap token");
+      secrets.set(token.SecretID, "the engine's management token");
       const version = await tf.expect(stack.tempDir("tf-version"), ["version"]);
       process.stderr.write(`[terraform] ${version.stdout.split("\n")[0] ?? ""}; provider ${providerBinary.value}\n`);
       ctx = { vault, nomad, token, policies, plugin, tf, dirs: { builtin: "", plugin: "" } };
@@ -287,6 +291,7 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       const secret = creds?.values.secret_id;
       expect(typeof accessor === "string" && typeof secret === "string", `${side}: the data source has accessor_id and secret_id`).toBe(true);
       c.tf.addSecret(secret as string);
+      secrets.set(secret as string, `a secret_id the data source read on ${side}`);
       minted.add(accessor as string);
       const nomadToken = await c.nomad.api.getToken(accessor as string);
       // Compared as a boolean: the values are secrets and must not reach a diff.
@@ -430,6 +435,16 @@ describe.skipIf(!gate.enabled)("Terraform (hashicorp/vault provider) against the
       { timeoutMs: 120_000, intervalMs: 1_000 },
     );
   }, { timeoutMs: 900_000 });
+
+  flow.step("no secret the run handled appears in the server log", async () => {
+    const c = context();
+    // A dev server prints its root token once in its start-up banner, by design; nowhere else.
+    const log = readFileSync(c.vault.process.logFile, "utf8").replace(/^\s*Root Token: \S+$/m, "");
+    expect(secrets.size, "secrets collected").toBeGreaterThanOrEqual(4);
+    for (const [secret, label] of [...secrets, [c.vault.rootToken, "Vault's root token"] as const]) {
+      expect(log.includes(secret), `${label} appears in the server log`).toBe(false);
+    }
+  }, { independent: true });
 
   /** The next stage in the same working directory (same state): only main.tf changes. */
   function rewrite(c: Context, side: Side, stage: Stage): void {
