@@ -266,6 +266,43 @@ function helpFields(help: string): string[] {
   );
 }
 
+/** The parts of an OpenAPI document the suite reads. */
+interface OpenApiSchema {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  items?: OpenApiSchema;
+  properties?: Record<string, OpenApiSchema>;
+}
+interface OpenApiOperation {
+  operationId?: string;
+  requestBody?: { content?: Record<string, { schema?: OpenApiSchema }> };
+}
+interface OpenApiDocument {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components?: { schemas?: Record<string, OpenApiSchema> };
+}
+
+function operationsOf(item: Record<string, OpenApiOperation>): string[] {
+  return Object.keys(item).filter((key) => ["get", "post", "delete", "list", "patch"].includes(key)).sort();
+}
+
+/** Follows a `#/components/schemas/...` reference within the same document. */
+function resolveSchema(schema: OpenApiSchema, document: OpenApiDocument): OpenApiSchema {
+  if (schema.$ref === undefined) return schema;
+  const name = schema.$ref.replace(/^#\/components\/schemas\//, "");
+  const target = document.components?.schemas?.[name];
+  if (target === undefined) throw new Error(`OpenAPI $ref ${schema.$ref} names no component of its document`);
+  return target;
+}
+
+/** A field's wire type as a client generator sees it: `string(duration)`, `array<string>`, ... */
+function schemaType(schema: OpenApiSchema): string {
+  const base = schema.type ?? "(untyped)";
+  if (base === "array") return `array<${schema.items === undefined ? "(untyped)" : schemaType(schema.items)}>`;
+  return schema.format === undefined ? base : `${base}(${schema.format})`;
+}
+
 export interface Difference {
   case: string;
   aspect: string;
@@ -405,31 +442,57 @@ describe.skipIf(!gate.enabled)("parity with Vault's builtin nomad engine (same s
     }
   }, { timeoutMs: 600_000 });
 
-  flow.step("OpenAPI (sys/internal/specs/openapi): same paths, operations and operation ids", async () => {
+  flow.step("OpenAPI: same paths, operations, operation ids and request body fields", async () => {
     const c = context();
     const result = await c.vault.http("GET", "sys/internal/specs/openapi");
     expect(result.status).toBe(200);
-    type Operation = { operationId?: string };
-    const spec = result.json<{ paths: Record<string, Record<string, Operation>> }>();
+    const spec = result.json<OpenApiDocument>();
     const describePaths = (mount: string) => {
       const entries = new Map<string, string>();
       for (const [route, item] of Object.entries(spec.paths)) {
         if (!route.startsWith(`/${mount}/`)) continue;
         const name = route.slice(mount.length + 1);
-        const methods = Object.keys(item).filter((key) => ["get", "post", "delete", "list", "patch"].includes(key)).sort();
+        const methods = operationsOf(item);
         entries.set(`${name} methods`, methods.join(","));
-        // Request schemas are components named after the operation id, which both
-        // mounts share, so one mount's schema stands for both: compare the ids.
-        for (const method of methods) entries.set(`${name} ${method}`, item[method]?.operationId ?? "(no operationId)");
+        for (const method of methods) {
+          entries.set(`${name} ${method}`, item[method]?.operationId ?? "(no operationId)");
+          // What a client generated from the merged document sees as the request body.
+          const body = item[method]?.requestBody?.content?.["application/json"]?.schema;
+          if (body !== undefined) entries.set(`${name} ${method} request schema (merged)`, JSON.stringify(body));
+        }
       }
       return entries;
     };
-    const builtin = describePaths(MOUNTS.builtin);
-    const plugin = describePaths(MOUNTS.plugin);
+    // The merged document cannot say which fields each mount takes: request schemas
+    // are components named after the operation id, which both mounts share (the
+    // mount enabled last wins). Each mount's own document (`<mount>?help=1`) has
+    // its own components, so the fields are compared from there.
+    const describeRequestFields = async (mount: string) => {
+      const own = await c.vault.http("GET", `${mount}?help=1`);
+      expect(own.status, `${mount}?help=1`).toBe(200);
+      const document = own.json<{ openapi: OpenApiDocument }>().openapi;
+      const entries = new Map<string, string>();
+      for (const [route, item] of Object.entries(document.paths)) {
+        for (const method of operationsOf(item)) {
+          const body = item[method]?.requestBody?.content?.["application/json"]?.schema;
+          if (body === undefined) continue;
+          const schema = resolveSchema(body, document);
+          const fields = Object.entries(schema.properties ?? {});
+          entries.set(`${route} ${method} request fields`, fields.map(([field]) => field).sort().join(","));
+          for (const [field, fieldSchema] of fields) entries.set(`${route} ${method} request.${field}`, schemaType(resolveSchema(fieldSchema, document)));
+        }
+      }
+      return entries;
+    };
+    const builtin = new Map([...describePaths(MOUNTS.builtin), ...(await describeRequestFields(MOUNTS.builtin))]);
+    const plugin = new Map([...describePaths(MOUNTS.plugin), ...(await describeRequestFields(MOUNTS.plugin))]);
     expect(builtin.size, "the builtin has OpenAPI paths").toBeGreaterThan(0);
+    expect([...builtin.keys()].filter((aspect) => aspect.includes(" request.")).length, "the builtin documents request fields").toBeGreaterThan(0);
     for (const aspect of new Set([...builtin.keys(), ...plugin.keys()])) {
       const b = builtin.get(aspect) ?? "(absent)";
       const p = plugin.get(aspect) ?? "(absent)";
+      // A field only one side has is reported once, by "request fields".
+      if (aspect.includes(" request.") && (!builtin.has(aspect) || !plugin.has(aspect))) continue;
       if (b !== p) observed.push({ case: "openapi", aspect, builtin: b, plugin: p });
     }
   });

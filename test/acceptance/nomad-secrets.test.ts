@@ -32,9 +32,12 @@ import {
 } from "./support/vault.ts";
 
 /**
- * `plugin reload -mounts=<mount>`. The Vault v1.21.4 CLI built here sends that
- * to PUT sys/plugins/reload/unknown (404, and -type is refused with -mounts);
- * the API it stands for, sys/plugins/reload/backend, is then called directly.
+ * `plugin reload -mounts=<mount>`. The Vault v1.21.4 CLI sends that to PUT
+ * sys/plugins/reload/unknown (404, and -type is refused with -mounts): upstream's
+ * command/plugin_reload.go at v1.21.4 calls the root-namespace reload API
+ * (sys/plugins/reload/:type/:name) whenever no namespace is set, with the empty
+ * -plugin and type "unknown", and drops -mounts; not an artefact of the build
+ * here. The API it stands for, sys/plugins/reload/backend, is then called directly.
  */
 async function reloadMount(cli: VaultCli, mount: string): Promise<void> {
   const reload = await cli.run(["plugin", "reload", `-mounts=${mount}`]);

@@ -3,6 +3,9 @@
 //   server: $VAULT_BIN, then $BAO_BIN, then `vault` on PATH, then `bao` on PATH
 //   nomad:  $NOMAD_BIN, then `nomad` on PATH (not needed when NOMAD_ADDR and
 //           NOMAD_TOKEN point at a Nomad to reuse)
+//   terraform.test.ts only: $TOFU_BIN, then $TERRAFORM_BIN, then `tofu` or
+//           `terraform` on PATH; and $TF_PROVIDER_VAULT_BIN, the built
+//           hashicorp/vault provider (no registry is ever asked for it)
 // scripts/dev.sh follows the same rules.
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
@@ -77,4 +80,38 @@ export function reusableNomad(env: NodeJS.ProcessEnv = process.env): { addr: str
   const token = env.NOMAD_TOKEN;
   if (addr === undefined || addr === "" || token === undefined || token === "") return undefined;
   return { addr: addr.replace(/\/+$/, ""), token };
+}
+
+export interface TerraformBinary {
+  /** "tofu" or "terraform": for messages. */
+  name: string;
+  bin: string;
+  source: string;
+}
+
+export function discoverTerraform(env: NodeJS.ProcessEnv = process.env): Discovery<TerraformBinary> {
+  for (const [variable, name] of [
+    ["TOFU_BIN", "tofu"],
+    ["TERRAFORM_BIN", "terraform"],
+  ] as const) {
+    const explicit = fromVariable(variable, env);
+    if (explicit === undefined) continue;
+    if (!explicit.found) return explicit;
+    return { found: true, value: { name, bin: explicit.value, source: `$${variable}` } };
+  }
+  for (const name of ["tofu", "terraform"] as const) {
+    const bin = onPath(name, env);
+    if (bin !== undefined) return { found: true, value: { name, bin, source: "PATH" } };
+  }
+  return { found: false, reason: "no OpenTofu or Terraform binary: set TOFU_BIN or TERRAFORM_BIN, or put `tofu` or `terraform` on PATH" };
+}
+
+/** The hashicorp/vault provider executable, used through a CLI config `dev_overrides`. */
+export function discoverTerraformProviderVault(env: NodeJS.ProcessEnv = process.env): Discovery<string> {
+  return (
+    fromVariable("TF_PROVIDER_VAULT_BIN", env) ?? {
+      found: false,
+      reason: "no hashicorp/vault provider: set TF_PROVIDER_VAULT_BIN to a built terraform-provider-vault executable",
+    }
+  );
 }

@@ -43,11 +43,15 @@ export class Stack {
     return dir;
   }
 
-  printLogs(why: string): void {
+  /**
+   * The last lines of every server's log. A dev server prints its root token in
+   * its banner, which a short run keeps within those lines: it is masked, and
+   * `redact` may mask more (secrets a test knows of).
+   */
+  printLogs(why: string, redact: (text: string) => string = (text) => text): void {
     for (const proc of this.processes) {
-      process.stderr.write(
-        `\n===== [acceptance] ${why}: last lines of ${proc.name} (${proc.logFile}) =====\n${proc.tail(150)}\n===== end of ${proc.name} =====\n`,
-      );
+      const tail = redact(proc.tail(150)).replace(/^(\s*Root Token: ).+$/gm, "$1<redacted>");
+      process.stderr.write(`\n===== [acceptance] ${why}: last lines of ${proc.name} (${proc.logFile}) =====\n${tail}\n===== end of ${proc.name} =====\n`);
     }
   }
 
