@@ -104,3 +104,42 @@ export function startProcess(options: StartOptions): ManagedProcess {
 export function describeExit(info: ExitInfo): string {
   return info.signal !== null ? `killed by ${info.signal}` : `exited with code ${String(info.code)}`;
 }
+
+export interface CommandOutcome {
+  /** The exit code; 128 when a signal ended the process. */
+  code: number;
+  stdout: string;
+  /** Ends with "(killed by SIGNAL)" when a signal ended the process. */
+  stderr: string;
+}
+
+/**
+ * Runs a short-lived command to its end, collecting its output; killed after
+ * `timeoutMs`. Rejects only when it cannot be started (`label` names it then).
+ */
+export function runToExit(
+  bin: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; label: string },
+): Promise<CommandOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.label}: ${error.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code: code ?? 128,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8") + (signal !== null ? `\n(killed by ${signal})` : ""),
+      });
+    });
+  });
+}

@@ -3,10 +3,10 @@
 // configuration's `dev_overrides` (so no registry is ever asked, and `init` is
 // not needed), and nothing printed that has not been through redact(): the
 // state and the provider's answers hold Nomad SecretIDs and Vault tokens.
-import { spawn } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { TerraformBinary } from "./binaries.ts";
+import { runToExit } from "./process.ts";
 import type { Stack } from "./stack.ts";
 import { cleanEnv } from "./vault.ts";
 
@@ -68,29 +68,10 @@ export class TerraformCli {
   }
 
   /** Runs in `dir` with `-no-color` style output; never throws on a non-zero exit. */
-  run(dir: string, args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 300_000): Promise<TerraformRun> {
+  async run(dir: string, args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 300_000): Promise<TerraformRun> {
     const command = `${this.binary.name} ${args.join(" ")} (in ${path.basename(dir)})`;
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.binary.bin, args, { cwd: dir, env: { ...this.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-      child.once("error", (error) => {
-        clearTimeout(timer);
-        reject(new Error(`${command}: ${error.message}`));
-      });
-      child.once("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({
-          code: code ?? 128,
-          stdout: this.redact(Buffer.concat(stdout).toString("utf8")),
-          stderr: this.redact(Buffer.concat(stderr).toString("utf8")) + (signal !== null ? `\n(killed by ${signal})` : ""),
-          command,
-        });
-      });
-    });
+    const outcome = await runToExit(this.binary.bin, args, { cwd: dir, env: { ...this.env, ...extraEnv }, timeoutMs, label: command });
+    return { code: outcome.code, stdout: this.redact(outcome.stdout), stderr: this.redact(outcome.stderr), command };
   }
 
   /** Runs and insists on one of `codes` (default 0); the error carries the redacted output. */
@@ -108,15 +89,9 @@ export class TerraformCli {
    */
   async showJson<T>(dir: string, planFile?: string): Promise<T> {
     const args = ["show", "-json", "-no-color", ...(planFile === undefined ? [] : [planFile])];
-    const raw = await new Promise<{ code: number; text: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(this.binary.bin, args, { cwd: dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code: code ?? 128, text: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") }));
-    });
+    const label = `${this.binary.name} ${args.join(" ")}`;
+    const outcome = await runToExit(this.binary.bin, args, { cwd: dir, env: this.env, timeoutMs: 300_000, label });
+    const raw = { code: outcome.code, text: outcome.stdout, stderr: outcome.stderr };
     if (raw.code !== 0) throw new Error(`${this.binary.name} ${args.join(" ")} exited ${raw.code}: ${this.redact(raw.stderr).trim()}`);
     try {
       return JSON.parse(raw.text) as T;

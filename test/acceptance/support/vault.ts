@@ -1,7 +1,6 @@
 // A Vault or OpenBao dev server with a plugin directory holding the built
 // executable, and a runner for the operator CLI (`vault ...` / `bao ...`), so
 // the commands operators type are what is tested.
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -9,7 +8,7 @@ import type { ServerBinary } from "./binaries.ts";
 import { httpRequest, waitFor, type HttpResult } from "./http.ts";
 import { installPlugin, sha256File, type BuiltPlugin } from "./plugin.ts";
 import { freePortPair } from "./ports.ts";
-import { startProcess, type ManagedProcess } from "./process.ts";
+import { runToExit, startProcess, type ManagedProcess } from "./process.ts";
 import type { Stack } from "./stack.ts";
 
 export interface CliResult {
@@ -54,29 +53,9 @@ export class VaultCli {
     });
   }
 
-  run(args: string[], timeoutMs = 120_000): Promise<CliResult> {
+  async run(args: string[], timeoutMs = 120_000): Promise<CliResult> {
     const command = `${this.name} ${args.map(maskArgument).join(" ")}`;
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.server.bin, args, { env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-      child.once("error", (error) => {
-        clearTimeout(timer);
-        reject(new Error(`${command}: ${error.message}`));
-      });
-      child.once("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({
-          code: code ?? (signal !== null ? 128 : 1),
-          stdout: Buffer.concat(stdout).toString("utf8"),
-          stderr: Buffer.concat(stderr).toString("utf8") + (signal !== null ? `\n(killed by ${signal})` : ""),
-          command,
-        });
-      });
-    });
+    return { ...(await runToExit(this.server.bin, args, { env: this.env(), timeoutMs, label: command })), command };
   }
 
   /** Runs and insists on exit code 0; returns stdout. */
