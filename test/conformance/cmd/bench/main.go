@@ -72,7 +72,10 @@ func parseOptions() options {
 	flag.IntVar(&o.revokeLatMs, "revoke-nomad-latency-ms", 0, "added Nomad fake latency in the revoke benchmark")
 	only := flag.String("only", strings.Join(cellGroups, ","), "comma-separated cell groups to run: "+strings.Join(cellGroups, ", ")+
 		" (mount: -mount-runs fresh launches; rss: idle and after N config/lease reads; reads: config/lease cells; creds: creds cells + RSS; revoke: revoke storm + RSS)")
-	args := flag.String("plugin-args", "", "catalog args given to the plugin, space-separated (e.g. --node-options=--max-semi-space-size=1)")
+	flag.Func("plugin-arg", "one catalog arg given to the plugin, repeatable (e.g. -plugin-arg '--node-options=--max-semi-space-size=1 --optimize-for-size')", func(v string) error {
+		o.pluginArgs = append(o.pluginArgs, v)
+		return nil
+	})
 	flag.IntVar(&o.mountRuns, "mount-runs", 5, "fresh launches timed by the mount cell (launch incl. the host's checksum → handshake → Setup → first config/lease read answered)")
 	flag.IntVar(&o.rssLong, "rss-long", 250000, "config/lease reads (cumulative) before the third RSS sample (0: none)")
 	concs := flag.String("concurrency", "1,16,64", "concurrency levels of the throughput cells")
@@ -89,7 +92,6 @@ func parseOptions() options {
 		}
 		o.only[g] = true
 	}
-	o.pluginArgs = strings.Fields(*args)
 	o.concs = intList(*concs)
 	o.latenciesMs = intList(*lats)
 	if *quick {
