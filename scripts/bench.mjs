@@ -21,7 +21,9 @@
 //   --rounds N              rounds per cell group (side by side; default 3)
 //   --only <groups>         comma-separated: startup, mount, rss, reads, creds, revoke
 //   --startup-runs N        exec → handshake runs per round (side by side; default 20, alone 40)
-//   --real                  see scripts/lib/bench-real.mjs (needs BAO_BIN or VAULT_BIN, and NOMAD_BIN)
+//   --real                  see scripts/lib/bench-real.mjs (needs BAO_BIN or VAULT_BIN, and NOMAD_BIN);
+//                           --real-seconds S (cell length, default 5), --real-concurrency 1,16,
+//                           --real-nomad-default-limits (keep Nomad's 100 connections per client IP)
 // Anything else goes to the Go host, e.g. `-cell 5s`, `-quick`, `-rss-long 0`; a leading
 // `-tags <t>` picks the host's SDK build tag.
 //
@@ -92,6 +94,17 @@ function parseArguments(argv) {
       case "--startup-runs":
         o.startupRuns = Number(take());
         if (!Number.isInteger(o.startupRuns) || o.startupRuns < 1) throw new Error("--startup-runs needs a whole number ≥ 1");
+        break;
+      case "--real-seconds":
+        o.realSeconds = Number(take());
+        if (!(o.realSeconds > 0)) throw new Error("--real-seconds needs a positive number");
+        break;
+      case "--real-concurrency":
+        o.realConcurrency = take().split(",").map(Number);
+        if (o.realConcurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--real-concurrency needs whole numbers ≥ 1, comma-separated");
+        break;
+      case "--real-nomad-default-limits":
+        o.realNomadDefaultLimits = true;
         break;
       case "--only":
         o.only = take().split(",").map((g) => g.trim()).filter((g) => g !== "");

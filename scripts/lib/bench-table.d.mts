@@ -32,3 +32,4 @@ export function errorCounts(columns: readonly string[], rounds: Record<string, M
 export function formatValue(x: number | null | undefined, digits: number): string;
 export function formatRatio(r: number | null): string;
 export function renderTable(columns: readonly string[], rows: readonly Row[]): string;
+export function renderBox(head: readonly string[], body: readonly string[][], leftAligned: ReadonlySet<number>): string;

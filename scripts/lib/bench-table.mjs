@@ -195,8 +195,12 @@ export function renderTable(columns, rows) {
     }),
     row.better,
   ]);
+  return renderBox(head, body, new Set([0, 1, head.length - 1]));
+}
+
+/** A box-drawn table; columns in `leftAligned` are padded on the right, the others on the left. */
+export function renderBox(head, body, leftAligned) {
   const widths = head.map((title, i) => Math.max(title.length, ...body.map((r) => r[i].length)));
-  const leftAligned = new Set([0, 1, head.length - 1]);
   const cell = (text, i) => (leftAligned.has(i) ? text.padEnd(widths[i]) : text.padStart(widths[i]));
   const line = (r) => `│ ${r.map(cell).join(" │ ")} │`;
   const rule = (l, m, r) => `${l}${widths.map((w) => "─".repeat(w + 2)).join(m)}${r}`;
