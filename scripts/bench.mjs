@@ -29,7 +29,7 @@
 //
 // Writes results/bench-<timestamp>.json and .log (the host and plugin logs).
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -314,7 +314,7 @@ async function main() {
   if (result.error === null) process.stdout.write(`\n${render()}\n`);
   process.stdout.write(`run time: ${result.runSeconds.toFixed(1)} s\n`);
   process.stdout.write(`results: ${path.relative(process.cwd(), jsonPath) || jsonPath}\n`);
-  process.stdout.write(`host/plugin log: ${path.relative(process.cwd(), logPath) || logPath}\n`);
+  if (existsSync(logPath)) process.stdout.write(`host/plugin log: ${path.relative(process.cwd(), logPath) || logPath}\n`);
   const failures = [...(result.errors ?? []), ...(result.error === null ? [] : [result.error])];
   if (failures.length > 0) {
     for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`);
