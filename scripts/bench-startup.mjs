@@ -7,7 +7,8 @@ import { makeHostCertificate, PLUGIN_COOKIE } from "./lib/host-cert.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export async function measureStartup({ runs = 40, binary = path.join(root, "dist", "vault-plugin-secrets-nomad") } = {}) {
+/** `args`: catalog args the host would pass (e.g. `--node-options=…` for our executable). */
+export async function measureStartup({ runs = 40, binary = path.join(root, "dist", "vault-plugin-secrets-nomad"), args = [] } = {}) {
   const { certPem } = makeHostCertificate();
   const env = {
     PATH: process.env.PATH,
@@ -19,7 +20,7 @@ export async function measureStartup({ runs = 40, binary = path.join(root, "dist
   };
   const samples = [];
   for (let run = 0; run < runs + 3; run += 1) {
-    const elapsed = await oneStart(binary, env);
+    const elapsed = await oneStart(binary, args, env);
     if (run >= 3) samples.push(elapsed); // the first runs warm the page cache
   }
   samples.sort((a, b) => a - b);
@@ -27,10 +28,10 @@ export async function measureStartup({ runs = 40, binary = path.join(root, "dist
   return { runs, medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), minMs: samples[0], maxMs: samples[samples.length - 1] };
 }
 
-function oneStart(binary, env) {
+function oneStart(binary, args, env) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(binary, args, { env, stdio: ["ignore", "pipe", "ignore"] });
     let seen = "";
     child.stdout.on("data", (chunk) => {
       seen += chunk;

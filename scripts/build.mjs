@@ -6,13 +6,12 @@
 // with relative paths), so one commit gives one sha256 in any folder.
 // Also writes dist/THIRD_PARTY_NOTICES.txt (embedded too, for --licenses) and
 // dist/build-manifest.json (what is inside, for scripts/release.mjs's SBOM).
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { packageSea } from "./lib/sea.mjs";
 import { bundledPackageKeys, describeCommit, describeNode, describePackages, renderNotices } from "./lib/bundle-inventory.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,7 +20,6 @@ const name = "vault-plugin-secrets-nomad";
 const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 /** The runtime reads the same value (src/runtime-limits.ts). */
 const DEFAULT_MAX_HEAP_MB = packageJson.config.defaultMaxHeapMb;
-const require = createRequire(import.meta.url);
 
 // The Node that runs this script is the pinned one (npm puts node_modules/.bin
 // first on PATH); the blob must be injected into that same binary.
@@ -33,7 +31,6 @@ if (!process.version.startsWith("v24.")) {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 const bundle = path.join(dist, "main.cjs");
-const blob = path.join(dist, "sea-prep.blob");
 const executable = path.join(dist, name);
 
 // The engine is bundled on its own and embedded in the main script as a string,
@@ -112,43 +109,15 @@ const node = describeNode(nodeBinary);
 const notices = path.join(dist, "THIRD_PARTY_NOTICES.txt");
 writeFileSync(notices, renderNotices(name, packages, node));
 
-// Paths relative to dist/, where node runs: the blob keeps the main path as given.
-const seaConfig = path.join(dist, "sea-config.json");
-writeFileSync(
-  seaConfig,
-  JSON.stringify({
-    main: path.basename(bundle),
-    output: path.basename(blob),
-    disableExperimentalSEAWarning: true,
-    useSnapshot: false,
-    useCodeCache: false,
-    // A 2 MiB young-generation semi-space: V8's default grows it to 64 MiB
-    // under load, which held 128 MiB of RSS for a heap of ~30 MiB live objects
-    // (docs/performance.md has the measurements and the levers not taken).
-    execArgv: [`--max-old-space-size=${DEFAULT_MAX_HEAP_MB}`, "--max-semi-space-size=2"],
-    // Read with node:sea getAsset by src/lazy-engine.ts (the name is ENGINE_CHUNK_ASSET).
-    // THIRD_PARTY_NOTICES.txt is printed by --licenses (src/main.ts).
-    assets: { "engine-chunk.cjs": path.basename(engineChunk), "THIRD_PARTY_NOTICES.txt": path.basename(notices) },
-    // Vault hands plugins its whole environment, so NODE_OPTIONS must never
-    // apply ("cli" ignores it). "cli" honours --node-options on the command
-    // line, which only the catalog entry (the operator) or our own heap re-exec
-    // can pass.
-    execArgvExtension: "cli",
-  }),
-);
-execFileSync(nodeBinary, ["--experimental-sea-config", path.basename(seaConfig)], { cwd: dist, stdio: ["ignore", "ignore", "inherit"] });
-
-copyFileSync(nodeBinary, executable);
-chmodSync(executable, 0o755);
-// The npm node binary keeps its symbol tables (.symtab, .strtab, some .debug_*:
-// 17 MB of 127). Nothing loads them at run time, but the host hashes the whole
-// file at every plugin launch (docs/performance.md). Stripped before the blob is
-// injected: stripping an injected executable breaks it. binutils' strip is
-// deterministic, so the build stays reproducible.
-execFileSync("strip", ["--strip-all", executable], { stdio: ["ignore", "ignore", "inherit"] });
-const { inject } = require("postject");
-await inject(executable, "NODE_SEA_BLOB", readFileSync(blob), {
-  sentinelFuse: "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+// Read with node:sea getAsset by src/lazy-engine.ts (the name is ENGINE_CHUNK_ASSET).
+// THIRD_PARTY_NOTICES.txt is printed by --licenses (src/main.ts).
+await packageSea({
+  nodeBinary,
+  dir: dist,
+  mainScript: bundle,
+  executable,
+  assets: { "engine-chunk.cjs": path.basename(engineChunk), "THIRD_PARTY_NOTICES.txt": path.basename(notices) },
+  maxHeapMb: DEFAULT_MAX_HEAP_MB,
 });
 
 const sha256 = createHash("sha256").update(readFileSync(executable)).digest("hex");
@@ -162,5 +131,5 @@ const manifest = {
   packages: packages.map(({ notices: _notices, ...described }) => described),
 };
 writeFileSync(path.join(dist, "build-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-for (const intermediate of [blob, seaConfig, engineChunk, bundle]) rmSync(intermediate);
+for (const intermediate of [engineChunk, bundle]) rmSync(intermediate);
 process.stderr.write(`built ${path.relative(root, executable)}\nsha256 ${sha256}\n`);

@@ -183,8 +183,11 @@ export interface NomadEnv {
   process?: ManagedProcess;
 }
 
-/** Starts `nomad agent -dev -acl-enabled` on loopback with free ports; waits for a leader. */
-export async function startNomadAgent(stack: Stack, bin: string): Promise<{ addr: string; process: ManagedProcess }> {
+/**
+ * Starts `nomad agent -dev -acl-enabled` on loopback with free ports; waits for a leader.
+ * `extraConfig` (HCL) is appended to the agent's configuration file.
+ */
+export async function startNomadAgent(stack: Stack, bin: string, extraConfig = ""): Promise<{ addr: string; process: ManagedProcess }> {
   const dir = stack.tempDir("nomad");
   const [http, rpc, serf] = (await freePorts(3)) as [number, number, number];
   const config = path.join(dir, "agent.hcl");
@@ -208,7 +211,7 @@ client {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
   }
 }
-`,
+${extraConfig}`,
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("NOMAD_")));
   const agent = stack.adopt(

@@ -7,6 +7,7 @@
 //	go run ./cmd/bench            # Vault SDK (default)
 //	go run -tags openbao ./cmd/bench
 //	go run ./cmd/bench -quick     # small counts, for checking the harness
+//	bench -only rss,mount          # only some cell groups (see -only)
 //
 // scripts/bench.mjs runs it, adds the start-up figures and renders the table.
 package main
@@ -42,6 +43,10 @@ import (
 // ---------------------------------------------------------------- options
 
 type options struct {
+	only         map[string]bool // cell groups to run
+	pluginArgs   []string        // catalog args, e.g. --node-options=… for our SEA
+	mountRuns    int
+	rssLong      int           // cumulative reads before the third RSS sample
 	cellDuration time.Duration // measured time per throughput cell
 	warmup       time.Duration // unmeasured time before each cell
 	rssFirst     int           // requests before the first RSS sample after idle
@@ -65,17 +70,54 @@ func parseOptions() options {
 	flag.IntVar(&o.revokeLeases, "revoke-leases", 5000, "leases issued, then revoked, in the revoke benchmark")
 	flag.IntVar(&o.revokeConc, "revoke-concurrency", 16, "concurrency of the revoke benchmark")
 	flag.IntVar(&o.revokeLatMs, "revoke-nomad-latency-ms", 0, "added Nomad fake latency in the revoke benchmark")
+	only := flag.String("only", strings.Join(cellGroups, ","), "comma-separated cell groups to run: "+strings.Join(cellGroups, ", ")+
+		" (mount: -mount-runs fresh launches; rss: idle and after N config/lease reads; reads: config/lease cells; creds: creds cells + RSS; revoke: revoke storm + RSS)")
+	flag.Func("plugin-arg", "one catalog arg given to the plugin, repeatable (e.g. -plugin-arg '--node-options=--max-semi-space-size=1 --optimize-for-size')", func(v string) error {
+		o.pluginArgs = append(o.pluginArgs, v)
+		return nil
+	})
+	flag.IntVar(&o.mountRuns, "mount-runs", 5, "fresh launches timed by the mount cell (launch incl. the host's checksum → handshake → Setup → first config/lease read answered)")
+	flag.IntVar(&o.rssLong, "rss-long", 250000, "config/lease reads (cumulative) before the third RSS sample (0: none)")
 	concs := flag.String("concurrency", "1,16,64", "concurrency levels of the throughput cells")
 	lats := flag.String("nomad-latency-ms", "0,5", "added Nomad fake latencies for the creds cells")
 	flag.Parse()
 	o.cellDuration, o.warmup = *dur, *warm
+	o.only = map[string]bool{}
+	for _, g := range strings.Split(*only, ",") {
+		if g = strings.TrimSpace(g); g == "" {
+			continue
+		}
+		if !contains(cellGroups, g) {
+			fatal(fmt.Errorf("-only: unknown cell group %q (known: %s)", g, strings.Join(cellGroups, ", ")))
+		}
+		o.only[g] = true
+	}
 	o.concs = intList(*concs)
 	o.latenciesMs = intList(*lats)
 	if *quick {
 		o.cellDuration, o.warmup = time.Second, 200*time.Millisecond
 		o.rssFirst, o.rssTotal, o.revokeLeases = 1000, 5000, 500
+		if o.rssLong > 0 {
+			o.rssLong = 10000
+		}
+		o.mountRuns = min(o.mountRuns, 2)
+	}
+	if o.rssLong > 0 && o.rssLong <= o.rssTotal {
+		fatal(fmt.Errorf("-rss-long %d must exceed -rss-total %d (or be 0)", o.rssLong, o.rssTotal))
 	}
 	return o
+}
+
+// cellGroups are what -only selects, in the order they run.
+var cellGroups = []string{"mount", "rss", "reads", "creds", "revoke"}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func intList(s string) []int {
@@ -101,6 +143,8 @@ type Result struct {
 	GOMAXPROCS int          `json:"gomaxprocs"`
 	Options    OptionsOut   `json:"options"`
 	Plugin     PluginInfo   `json:"plugin"`
+	Only       []string     `json:"only"`
+	Mounts     []MountRun   `json:"mounts,omitempty"`
 	RSS        []RSSPoint   `json:"rss"`
 	Cells      []Cell       `json:"throughput"`
 	Revoke     *RevokeBench `json:"revoke"`
@@ -126,6 +170,17 @@ type PluginInfo struct {
 	Processes    int     `json:"processes_started"`
 	Reloads      int     `json:"reloads"`
 	MountSeconds float64 `json:"mount_s"` // spawn → handshake → Setup → Initialize
+}
+
+// MountRun is one fresh launch as Vault mounts a plugin: the catalog's run
+// (go-plugin's SecureConfig computes the SHA-256 of the whole file first),
+// the handshake and TLS, Setup, Initialize, then one config/lease read answered.
+type MountRun struct {
+	TotalMs     float64 `json:"total_ms"`      // launch → first read answered
+	MountedMs   float64 `json:"mounted_ms"`    // launch → Setup and Initialize returned
+	FirstReadMs float64 `json:"first_read_ms"` // the first read alone
+	ChecksumMs  float64 `json:"checksum_ms"`   // a SHA-256 of the file alone, timed just before (part of total_ms's launch)
+	Error       string  `json:"error,omitempty"`
 }
 
 type RSSPoint struct {
@@ -633,7 +688,34 @@ func main() {
 		fatal(err)
 	}
 	res.Plugin.Binary, res.Plugin.Sha256 = bin, hex.EncodeToString(sum)
-	cat := hostkit.NewCatalog(hostkit.CatalogOptions{Command: bin, Sha256: sum, Logger: logger})
+	for _, g := range cellGroups {
+		if opts.only[g] {
+			res.Only = append(res.Only, g)
+		}
+	}
+	catOpts := hostkit.CatalogOptions{Command: bin, Sha256: sum, Args: opts.pluginArgs, Logger: logger}
+
+	// 1. mount: fresh launches, each in its own catalog (no multiplexed
+	// process to reuse), stopped before the next.
+	if opts.only["mount"] {
+		for i := 0; i < opts.mountRuns; i++ {
+			mr := mountOnce(catOpts, logger)
+			res.Mounts = append(res.Mounts, mr)
+			if mr.Error != "" {
+				fatal(fmt.Errorf("mount run %d: %s", i+1, mr.Error))
+			}
+			logf("mount run %d/%d: %.1f ms to the first config/lease read answered (mounted %.1f ms, read %.1f ms; a SHA-256 of the file alone %.1f ms)",
+				i+1, opts.mountRuns, mr.TotalMs, mr.MountedMs, mr.FirstReadMs, mr.ChecksumMs)
+		}
+	}
+	needMount := opts.only["rss"] || opts.only["reads"] || opts.only["creds"] || opts.only["revoke"]
+	if !needMount {
+		runCleanups()
+		finish(res, counts, started)
+		return
+	}
+
+	cat := hostkit.NewCatalog(catOpts)
 	atExit(cat.Close)
 
 	t0 := time.Now()
@@ -663,62 +745,147 @@ func main() {
 		fatal(fmt.Errorf("config/lease: %w", err))
 	}
 
-	// 2. RSS: idle, after rssFirst and rssTotal config/lease reads.
-	b.idle(2*time.Second, "idle after mount")
-	before := b.sent.Load()
-	r := run(opts.rssConc, opts.rssFirst, 0, b.readLease)
-	logf("%d config/lease reads at c=%d: %.1f req/s, errors %d %s", r.n, opts.rssConc, float64(r.n)/r.elapsed.Seconds(), r.errors, r.firstErr)
-	b.rss(fmt.Sprintf("after %s config/lease reads", thousands(opts.rssFirst)))
-	r2 := run(opts.rssConc, opts.rssTotal-opts.rssFirst, 0, b.readLease)
-	logf("%d more config/lease reads: %.1f req/s, errors %d %s", r2.n, float64(r2.n)/r2.elapsed.Seconds(), r2.errors, r2.firstErr)
-	b.rss(fmt.Sprintf("after %s config/lease reads", thousands(opts.rssTotal)))
-	if e := r.errors + r2.errors; e > 0 {
-		logf("warning: %d errors during the RSS batches (%d requests sent since idle)", e, b.sent.Load()-before)
+	// 2. RSS: idle, after rssFirst, rssTotal and rssLong config/lease reads.
+	if opts.only["rss"] {
+		b.idle(2*time.Second, "idle after mount")
+		before := b.sent.Load()
+		errs := 0
+		done := 0
+		for _, upTo := range []int{opts.rssFirst, opts.rssTotal, opts.rssLong} {
+			if upTo <= done {
+				continue
+			}
+			r := run(opts.rssConc, upTo-done, 0, b.readLease)
+			done = upTo
+			errs += r.errors
+			logf("%d config/lease reads at c=%d: %.1f req/s, errors %d %s", r.n, opts.rssConc, float64(r.n)/r.elapsed.Seconds(), r.errors, r.firstErr)
+			b.rss(fmt.Sprintf("after %s config/lease reads", thousands(upTo)))
+		}
+		if errs > 0 {
+			logf("warning: %d errors during the RSS batches (%d requests sent since idle)", errs, b.sent.Load()-before)
+		}
+		b.idle(2*time.Second, "after 2 s idle")
 	}
-	b.idle(2*time.Second, "after 2 s idle")
 
 	// 3a. storage-only path.
-	for _, c := range opts.concs {
-		res.Cells = append(res.Cells, b.cell("config/lease read", nil, c, b.readLease, nil))
+	if opts.only["reads"] {
+		for _, c := range opts.concs {
+			res.Cells = append(res.Cells, b.cell("config/lease read", nil, c, b.readLease, nil))
+		}
+		b.rss("after config/lease cells")
 	}
-	b.rss("after config/lease cells")
 
 	// 3b. creds against the fake, one fresh fake per cell; the issued
 	// leases are revoked (untimed) after each cell.
 	roleWritten := false
-	for _, lat := range opts.latenciesMs {
-		for _, c := range opts.concs {
-			fake, err := b.startFake(lat)
-			if err != nil {
-				fatal(err)
+	writeRole := func() {
+		if !roleWritten {
+			if err := b.write("role/"+b.role, map[string]interface{}{"policies": "bench", "ttl": "15m"}); err != nil {
+				fatal(fmt.Errorf("role: %w", err))
 			}
-			if !roleWritten {
-				if err := b.write("role/"+b.role, map[string]interface{}{"policies": "bench", "ttl": "15m"}); err != nil {
-					fatal(fmt.Errorf("role: %w", err))
-				}
-				roleWritten = true
-			}
-			l := lat
-			cell := b.cell("creds", &l, c, b.issue, fake)
-			t := time.Now()
-			rv := b.revokeAll(16)
-			left, _ := fake.VaultTokens()
-			cell.Cleanup = &Cleanup{Revoked: rv.n - rv.errors, Errors: rv.errors, FirstError: rv.firstErr,
-				Seconds: round(time.Since(t).Seconds(), 3), VaultLeft: len(left)}
-			if rv.errors > 0 || len(left) > 0 {
-				logf("warning: cleanup after the cell: %d revoke errors (%s), %d vault-* tokens left", rv.errors, rv.firstErr, len(left))
-			}
-			res.Cells = append(res.Cells, cell)
-			fake.Stop()
+			roleWritten = true
 		}
 	}
-	b.rss("after creds cells")
+	if opts.only["creds"] {
+		for _, lat := range opts.latenciesMs {
+			for _, c := range opts.concs {
+				fake, err := b.startFake(lat)
+				if err != nil {
+					fatal(err)
+				}
+				writeRole()
+				l := lat
+				cell := b.cell("creds", &l, c, b.issue, fake)
+				t := time.Now()
+				rv := b.revokeAll(16)
+				left, _ := fake.VaultTokens()
+				cell.Cleanup = &Cleanup{Revoked: rv.n - rv.errors, Errors: rv.errors, FirstError: rv.firstErr,
+					Seconds: round(time.Since(t).Seconds(), 3), VaultLeft: len(left)}
+				if rv.errors > 0 || len(left) > 0 {
+					logf("warning: cleanup after the cell: %d revoke errors (%s), %d vault-* tokens left", rv.errors, rv.firstErr, len(left))
+				}
+				res.Cells = append(res.Cells, cell)
+				fake.Stop()
+			}
+		}
+		b.rss("after creds cells")
+	}
 
 	// 4. revoke of many leases, as on unmount.
-	fake, err := b.startFake(opts.revokeLatMs)
-	if err != nil {
-		fatal(err)
+	var fake *hostkit.NomadFake
+	if opts.only["revoke"] {
+		fake, err = b.startFake(opts.revokeLatMs)
+		if err != nil {
+			fatal(err)
+		}
+		writeRole()
+		res.Revoke = b.revokeStorm(fake)
+		b.rss("after revoke benchmark")
 	}
+
+	res.Plugin.Processes = cat.ProcessCount()
+	res.Plugin.Reloads = m.Reloads()
+
+	// Unmount-style shutdown: Cleanup → GRPCController.Shutdown.
+	t := time.Now()
+	ctx, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	if err := m.Cleanup(ctx); err != nil {
+		logf("warning: Cleanup: %v", err)
+	}
+	cancel2()
+	select {
+	case <-proc.Stopped():
+	case <-time.After(10 * time.Second):
+	}
+	res.Shutdown = &Shutdown{Seconds: round(time.Since(t).Seconds(), 3), Exited: proc.Exited(), Graceful: proc.Exited() && proc.KillTook() < 2*time.Second}
+	if fake != nil {
+		fake.Stop()
+	}
+	runCleanups()
+	finish(res, counts, started)
+}
+
+// mountOnce times one launch → first config/lease read answered, then
+// unmounts and waits for the process to exit.
+func mountOnce(catOpts hostkit.CatalogOptions, logger hclog.Logger) MountRun {
+	var mr MountRun
+	t := time.Now()
+	if _, _, err := hostkit.BinaryInfo(catOpts.Command); err != nil {
+		mr.Error = err.Error()
+		return mr
+	}
+	mr.ChecksumMs = ms(time.Since(t))
+	cat := hostkit.NewCatalog(catOpts)
+	defer cat.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	m, err := hostkit.NewMount(ctx, cat, logger, nil)
+	if err != nil {
+		mr.Error = err.Error()
+		return mr
+	}
+	mounted := time.Since(t0)
+	readErr := respErr(m.Handle(ctx, hostkit.OpRead, "config/lease", nil))
+	total := time.Since(t0)
+	mr.TotalMs, mr.MountedMs, mr.FirstReadMs = ms(total), ms(mounted), ms(total-mounted)
+	if readErr != nil {
+		mr.Error = "first config/lease read: " + readErr.Error()
+	}
+	proc := m.Client().Proc()
+	if err := m.Cleanup(ctx); err != nil {
+		logf("warning: Cleanup after a mount run: %v", err)
+	}
+	select {
+	case <-proc.Stopped():
+	case <-time.After(10 * time.Second):
+		logf("warning: the plugin of a mount run did not exit within 10 s after Cleanup")
+	}
+	return mr
+}
+
+func (b *bench) revokeStorm(fake *hostkit.NomadFake) *RevokeBench {
+	opts := b.opts
 	rb := &RevokeBench{Leases: opts.revokeLeases, Concurrency: opts.revokeConc, NomadLatMs: opts.revokeLatMs}
 	ir := run(opts.revokeConc, opts.revokeLeases, 0, b.issue)
 	rb.Issue = ir.phase()
@@ -748,27 +915,10 @@ func main() {
 	}
 	logf("after revoke: %d leases left, %d vault-* tokens in the fake, %d tokens listed by /v1/acl/tokens, %d DELETE requests",
 		rb.LeasesLeft, rb.VaultTokensLeft, rb.NomadTokensAPI, rb.DeleteRequests)
-	res.Revoke = rb
-	b.rss("after revoke benchmark")
+	return rb
+}
 
-	res.Plugin.Processes = cat.ProcessCount()
-	res.Plugin.Reloads = m.Reloads()
-
-	// Unmount-style shutdown: Cleanup → GRPCController.Shutdown.
-	t := time.Now()
-	ctx, cancel2 := context.WithTimeout(context.Background(), time.Minute)
-	if err := m.Cleanup(ctx); err != nil {
-		logf("warning: Cleanup: %v", err)
-	}
-	cancel2()
-	select {
-	case <-proc.Stopped():
-	case <-time.After(10 * time.Second):
-	}
-	res.Shutdown = &Shutdown{Seconds: round(time.Since(t).Seconds(), 3), Exited: proc.Exited(), Graceful: proc.Exited() && proc.KillTook() < 2*time.Second}
-	fake.Stop()
-	runCleanups()
-
+func finish(res *Result, counts *sink, started time.Time) {
 	res.Log = counts.summary()
 	counts.mu.Lock()
 	res.PluginExit = counts.exit
