@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "no
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { BUNDLE_OPTIONS, noRuntimeProtoLoading } from "./lib/bundle-options.mjs";
 import { packageSea } from "./lib/sea.mjs";
 import { bundledPackageKeys, describeCommit, describeNode, describePackages, renderNotices } from "./lib/bundle-inventory.mjs";
 
@@ -49,18 +50,8 @@ const sharedWithMain = {
 };
 const commit = describeCommit(root);
 const common = {
+  ...BUNDLE_OPTIONS,
   absWorkingDir: root,
-  bundle: true,
-  platform: "node",
-  target: "node24",
-  format: "cjs",
-  // PLUGIN_BUILD_READABLE=1 leaves names and layout alone, so a --cpu-prof or
-  // heap snapshot of the executable names real functions (without esbuild's
-  // keepNames, which wraps every closure and would distort the profile).
-  minify: process.env.PLUGIN_BUILD_READABLE !== "1",
-  // Notices are collected whole into THIRD_PARTY_NOTICES.txt instead.
-  legalComments: "none",
-  logLevel: "warning",
   metafile: true,
   // Read by src/version.ts.
   define: { __PLUGIN_COMMIT__: JSON.stringify(commit) },
@@ -81,20 +72,6 @@ const engineOnlyInChunk = {
   setup(builder) {
     builder.onResolve({ filter: /engine\/nomad\/backend\.ts$/ }, () => ({ path: "engine", namespace: "engine-chunk" }));
     builder.onLoad({ filter: /.*/, namespace: "engine-chunk" }, () => ({ contents: "export const nomadBackendFactory = undefined;", loader: "js" }));
-  },
-};
-// grpc-js requires @grpc/proto-loader (and protobufjs, ~130 KB) only inside its
-// channelz and ORCA service helpers, which this plugin never registers; our
-// codecs are generated. Leaving it out keeps it from being parsed at start-up.
-const noRuntimeProtoLoading = {
-  name: "no-runtime-proto-loading",
-  setup(builder) {
-    builder.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: "proto-loader", namespace: "not-bundled" }));
-    builder.onLoad({ filter: /.*/, namespace: "not-bundled" }, () => ({
-      contents:
-        'module.exports = { loadSync() { throw new Error("@grpc/proto-loader is not bundled: this plugin uses generated codecs and no channelz/ORCA services"); } };',
-      loader: "js",
-    }));
   },
 };
 const main = await build({

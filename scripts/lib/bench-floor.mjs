@@ -1,9 +1,10 @@
 // Builds the runtime's floor (test/support/floor/main.ts): bundled as
-// scripts/build.mjs bundles the plugin (esbuild, CommonJS, minified, node24)
+// scripts/build.mjs bundles the plugin (the same BUNDLE_OPTIONS and plugin)
 // and packaged by the same packageSea, on the same pinned Node binary.
 import { mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
+import { BUNDLE_OPTIONS, noRuntimeProtoLoading } from "./bundle-options.mjs";
 import { packageSea } from "./sea.mjs";
 
 export const FLOOR_NAME = "vault-plugin-floor";
@@ -14,26 +15,11 @@ export async function buildFloor({ root, outDir, nodeBinary = realpathSync(proce
   mkdirSync(outDir, { recursive: true });
   const bundle = path.join(outDir, "floor.cjs");
   await build({
+    ...BUNDLE_OPTIONS,
     absWorkingDir: root,
     entryPoints: [path.join(root, "test", "support", "floor", "main.ts")],
     outfile: bundle,
-    bundle: true,
-    platform: "node",
-    target: "node24",
-    format: "cjs",
-    minify: true,
-    legalComments: "none",
-    logLevel: "warning",
-    // @grpc/proto-loader is left out of the plugin too (scripts/build.mjs).
-    plugins: [
-      {
-        name: "no-runtime-proto-loading",
-        setup(builder) {
-          builder.onResolve({ filter: /^@grpc\/proto-loader$/ }, () => ({ path: "proto-loader", namespace: "not-bundled" }));
-          builder.onLoad({ filter: /.*/, namespace: "not-bundled" }, () => ({ contents: "module.exports = {};", loader: "js" }));
-        },
-      },
-    ],
+    plugins: [noRuntimeProtoLoading],
   });
   const executable = path.join(outDir, FLOOR_NAME);
   await packageSea({ nodeBinary, dir: outDir, mainScript: bundle, executable, assets: {}, maxHeapMb: packageJson.config.defaultMaxHeapMb });
