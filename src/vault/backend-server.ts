@@ -152,14 +152,14 @@ export class VaultBackendServer {
               ...(deadline === undefined ? {} : { deadline }),
             };
             const response = await instance.backend.handleRequest(request);
-            answered = true;
             processMetrics.recordRequest(false);
             return { response: responseToPb(response) };
           } catch (error) {
-            answered = true;
             processMetrics.recordRequest(true);
             this.logFailure(instance, call.request.request.operation, call.request.request.path, error);
             return { err: errorToPb(error) };
+          } finally {
+            answered = true;
           }
         });
       },
