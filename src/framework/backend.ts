@@ -23,6 +23,7 @@ import { documentPaths, type OpenApiInfo } from "./openapi.ts";
 import type { HandlerEnv, Path } from "./path.ts";
 import { errorResponse, helpResponse, normalizeResponse, withWarnings } from "./response.ts";
 import { SECRET_TYPE_KEY, type Secret } from "./secret.ts";
+import { StorageReadCache, type StorageCacheOptions } from "./storage-cache.ts";
 
 export interface BackendHooks {
   /** After the framework stored the config. Storage is read-only here. */
@@ -51,6 +52,8 @@ export interface BackendDefinition extends BackendHooks {
   operationPrefix?: string;
   /** OpenAPI title/description; Vault's by default. */
   openApiInfo?: OpenApiInfo;
+  /** Storage keys read through a cache kept right by writes, InvalidateKey and Cleanup (see storage-cache.ts). */
+  storageCache?: StorageCacheOptions;
 }
 
 const EMPTY_SPECIAL_PATHS: SpecialPaths = { root: [], unauthenticated: [], localStorage: [], sealWrapStorage: [] };
@@ -61,9 +64,13 @@ export class FrameworkBackend implements LogicalBackend {
   private readonly special: SpecialPaths;
   private readonly definition: BackendDefinition;
   private env: HandlerEnv | undefined;
+  private readonly cache: StorageReadCache | undefined;
+  /** One cached view per host storage (one per backend instance), not one per request. */
+  private readonly cachedViews = new WeakMap<Storage, Storage>();
 
   constructor(definition: BackendDefinition) {
     this.definition = definition;
+    this.cache = definition.storageCache === undefined ? undefined : new StorageReadCache(definition.storageCache);
     this.paths = [...definition.paths];
     const secrets = new Map<string, Secret>();
     for (const secret of definition.secrets ?? []) {
@@ -95,7 +102,7 @@ export class FrameworkBackend implements LogicalBackend {
   }
 
   async initialize(storage: Storage): Promise<void> {
-    await this.definition.initialize?.(storage, this.requireEnv());
+    await this.definition.initialize?.(this.storageView(storage), this.requireEnv());
   }
 
   specialPaths(): SpecialPaths {
@@ -112,11 +119,19 @@ export class FrameworkBackend implements LogicalBackend {
   }
 
   async invalidateKey(key: string): Promise<void> {
+    // First, so that a hook rebuilding from storage reads the new value.
+    this.cache?.forget(key);
     await this.definition.invalidate?.(key);
   }
 
   async cleanup(): Promise<void> {
+    this.cache?.clear();
     await this.definition.clean?.();
+  }
+
+  /** How many storage entries the read cache holds (tests, stats). */
+  get cachedEntries(): number {
+    return this.cache?.size ?? 0;
   }
 
   /** The secret type registered under `type`. */
@@ -135,7 +150,7 @@ export class FrameworkBackend implements LogicalBackend {
 
   async handleRequest(request: Request): Promise<Response | null> {
     try {
-      return await this.dispatch(request);
+      return await this.dispatch(this.withCachedStorage(request));
     } catch (error) {
       throw toPluginError(error);
     }
@@ -156,7 +171,7 @@ export class FrameworkBackend implements LogicalBackend {
       const data = new FieldData({ ...request.data, ...routed.captures }, routed.path.fields);
       const invalid = data.validate();
       if (invalid !== undefined) throw new PluginError(ErrorCode.UserError, invalid);
-      const exists = await check(request, data, this.requireEnv());
+      const exists = await check(this.withCachedStorage(request), data, this.requireEnv());
       return { checkFound: true, exists };
     } catch (error) {
       throw toPluginError(error);
@@ -294,6 +309,20 @@ export class FrameworkBackend implements LogicalBackend {
 
   private async pathHelp(path: Path, request: Request): Promise<Response> {
     return helpResponse(pathHelpText(path, request.path), await this.openApi([path], request));
+  }
+
+  private withCachedStorage(request: Request): Request {
+    return this.cache === undefined ? request : { ...request, storage: this.storageView(request.storage) };
+  }
+
+  private storageView(storage: Storage): Storage {
+    if (this.cache === undefined) return storage;
+    let view = this.cachedViews.get(storage);
+    if (view === undefined) {
+      view = this.cache.over(storage);
+      this.cachedViews.set(storage, view);
+    }
+    return view;
   }
 
   private requireEnv(): HandlerEnv {

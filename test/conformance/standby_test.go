@@ -68,6 +68,24 @@ func TestPerformanceStandby(t *testing.T) {
 		}
 	}
 
+	// Another node wrote role/admin: what the host's storage now holds shows
+	// once the host sends InvalidateKey for it, as OpenBao does on standbys.
+	t.Run("a replicated role change shows after InvalidateKey", func(t *testing.T) {
+		if resp := mustHandle(t, m, opRead, "role/admin", nil); resp.Data["type"] != "management" {
+			t.Fatalf("role/admin before: %v", resp.Data)
+		}
+		replicated := `{"policies":["readonly"],"roles":[],"type":"client","global":false,"ttl":0,"max_ttl":0}`
+		must(t, m.Storage.Put(ctxFor(t), &hostkit.StorageEntry{Key: "role/admin", Value: []byte(replicated)}))
+		m.B().InvalidateKey(ctxFor(t), "role/admin")
+		resp := mustHandle(t, m, opRead, "role/admin", nil)
+		if resp.Data["type"] != "client" || !reflect.DeepEqual(toStrings(resp.Data["policies"]), []string{"readonly"}) {
+			t.Errorf("role/admin after InvalidateKey: %v; want the replicated client role", resp.Data)
+		}
+		// Put back what the failover step below mints with.
+		must(t, m.Storage.Put(ctxFor(t), &hostkit.StorageEntry{Key: "role/admin", Value: []byte(`{"policies":[],"roles":[],"type":"management","global":false,"ttl":0,"max_ttl":0}`)}))
+		m.B().InvalidateKey(ctxFor(t), "role/admin")
+	})
+
 	t.Run("after failover to this node", func(t *testing.T) {
 		m.Sys.ReplicationStateVal = 0
 		issue(t, m, "admin")

@@ -7,6 +7,7 @@ import { READ_ONLY_MESSAGE } from "../../src/shared/errors.ts";
 import { ReplicationState } from "../../src/framework/replication.ts";
 import type { Operation } from "../../src/framework/logical.ts";
 import { startEngine, type EngineHarness } from "../support/engine-harness.ts";
+import { putJSON } from "../../src/framework/storage.ts";
 
 let h: EngineHarness;
 beforeEach(async () => {
@@ -61,5 +62,60 @@ describe("on a performance standby", () => {
     h.mount.storage.setReadOnly(false);
     expect((await h.creds("admin")).status).toBe(200);
     expect(h.nomad.issuedTokens()).toHaveLength(1);
+  });
+});
+
+// Roles and config are read through a cache (src/framework/storage-cache.ts).
+// On a standby another node writes them: the host's InvalidateKey is what
+// makes the new value show, as OpenBao sends it for every replicated key.
+describe("cached roles and config on a standby", () => {
+  async function replicate(key: string, value: unknown): Promise<void> {
+    h.mount.storage.setReadOnly(false);
+    await putJSON(h.mount.storage, key, value);
+    h.mount.storage.setReadOnly(true);
+  }
+
+  it("shows a role the active node changed once the host invalidates its key", async () => {
+    expect((await h.call("read", "role/admin")).data).toMatchObject({ type: "management" });
+    await replicate("role/admin", { policies: ["readonly"], roles: [], type: "client", global: false, ttl: 0, max_ttl: 0 });
+    expect((await h.call("read", "role/admin")).data).toMatchObject({ type: "management" });
+    await h.mount.backend.invalidateKey("role/admin");
+    expect((await h.call("read", "role/admin")).data).toMatchObject({ type: "client", policies: ["readonly"] });
+  });
+
+  it("shows config/lease and a deleted role after their invalidation", async () => {
+    expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 600, max_ttl: 3600 });
+    await replicate("config/lease", { ttl: 60e9, max_ttl: 120e9 });
+    h.mount.storage.setReadOnly(false);
+    await h.mount.storage.delete("role/admin");
+    h.mount.storage.setReadOnly(true);
+    await h.mount.backend.invalidateKey("config/lease");
+    await h.mount.backend.invalidateKey("role/admin");
+    expect((await h.call("read", "config/lease")).data).toEqual({ ttl: 60, max_ttl: 120 });
+    expect((await h.call("read", "role/admin")).status).toBe(404);
+  });
+
+  it("mints with what the storage holds after a promotion, which sets the mount up again", async () => {
+    expect((await h.call("read", "role/admin")).data).toMatchObject({ type: "management" });
+    await replicate("role/admin", { policies: ["readonly"], roles: [], type: "client", global: false, ttl: 0, max_ttl: 0 });
+    // The host tears the mount down on a state change (Cleanup), then the node is active.
+    await h.mount.backend.cleanup();
+    h.mount.system.replication = 0;
+    h.mount.storage.setReadOnly(false);
+    expect((await h.creds("admin")).status).toBe(200);
+    expect(h.nomad.issuedTokens().map((token) => [token.Type, token.Policies])).toEqual([["client", ["readonly"]]]);
+  });
+});
+
+describe("cached roles on the active node", () => {
+  it("mints with a role as soon as it was rewritten through the plugin", async () => {
+    h.mount.system.replication = 0;
+    h.mount.storage.setReadOnly(false);
+    expect((await h.creds("admin")).status).toBe(200);
+    expect((await h.call("update", "role/admin", { type: "client", policies: "readonly" })).status).toBe(204);
+    expect((await h.creds("admin")).status).toBe(200);
+    expect((await h.call("delete", "role/admin")).status).toBe(204);
+    expect((await h.creds("admin")).errors).toEqual(['role "admin" not found']);
+    expect(h.nomad.issuedTokens().map((token) => token.Type).sort()).toEqual(["client", "management"]);
   });
 });

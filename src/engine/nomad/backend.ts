@@ -5,10 +5,10 @@ import { BackendType, type BackendFactory } from "../../framework/logical.ts";
 import { Logger } from "../../shared/log.ts";
 import { NomadClientCache } from "./client-cache.ts";
 import { CONFIG_ACCESS_KEY, pathConfigAccess } from "./path-config-access.ts";
-import { pathConfigLease } from "./path-config-lease.ts";
+import { CONFIG_LEASE_KEY, pathConfigLease } from "./path-config-lease.ts";
 import { pathConfigRotateRoot } from "./path-config-rotate-root.ts";
 import { pathCredsCreate } from "./path-creds-create.ts";
-import { pathListRoles, pathRoles } from "./path-roles.ts";
+import { pathListRoles, pathRoles, ROLE_PREFIX } from "./path-roles.ts";
 import { secretToken } from "./secret-token.ts";
 
 /** Inside the host's 2 s window between Shutdown and kill. */
@@ -41,6 +41,8 @@ export class NomadEngine {
       ],
       secrets: [this.secretToken],
       specialPaths: { sealWrapStorage: [CONFIG_ACCESS_KEY] },
+      // What creds/<role> and config reads read on every request; lists are not cached.
+      storageCache: { prefixes: [CONFIG_ACCESS_KEY, CONFIG_LEASE_KEY, ROLE_PREFIX] },
       setup: async (config) => {
         this.logger = config.logger;
       },

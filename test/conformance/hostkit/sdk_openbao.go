@@ -39,6 +39,7 @@ type (
 	LeaseOptions       = logical.LeaseOptions
 	SystemView         = logical.SystemView
 	InmemStorage       = logical.InmemStorage
+	StorageEntry       = logical.StorageEntry
 	StaticSystemView   = logical.StaticSystemView
 	PluginEnvironment  = logical.PluginEnvironment
 	PluginVersioner    = logical.PluginVersioner
