@@ -529,6 +529,55 @@ describe.skipIf(!gate.enabled)("the engine on a Raft cluster with a multi-server
   );
 
   flow.step(
+    "a role and config/lease changed through the active node show on every node that had read them (the plugin's read cache follows InvalidateKey)",
+    async () => {
+      const { vault, policy } = env();
+      const active = await vault.waitActive();
+      /** Polls a read on `node` until `settled`; returns how long that took (ms), or fails after 15 s. */
+      const convergeMs = async (node: RaftNode, apiPath: string, settled: (result: HttpResult) => boolean): Promise<number> => {
+        const started = Date.now();
+        for (;;) {
+          const result = await vault.http(node, "GET", apiPath);
+          if (settled(result)) return Date.now() - started;
+          if (Date.now() - started > 15_000) throw new Error(`${node.id} still answers ${result.status} ${result.text.slice(0, 200)} for ${apiPath} after 15 s`);
+          await sleep(50);
+        }
+      };
+      const ttlOf = (result: HttpResult): number | undefined => (result.status === 200 ? result.json<{ data: { ttl: number } }>().data.ttl : undefined);
+      const rolePath = `${MOUNT}/role/cached`;
+      const leasePath = `${MOUNT}/config/lease`;
+      expect((await vault.http(active, "POST", rolePath, { policies: [policy], ttl: "5m" })).status).toBe(204);
+      expect((await vault.http(active, "POST", leasePath, { ttl: "10m", max_ttl: "1h" })).status).toBe(204);
+      // Every node reads both, so each plugin holds them.
+      for (const node of vault.nodes) {
+        await convergeMs(node, rolePath, (result) => ttlOf(result) === 300);
+        await convergeMs(node, leasePath, (result) => ttlOf(result) === 600);
+      }
+      expect((await vault.http(active, "POST", rolePath, { policies: [policy], ttl: "7m" })).status).toBe(204);
+      expect((await vault.http(active, "POST", leasePath, { ttl: "11m", max_ttl: "1h" })).status).toBe(204);
+      const changed: Record<string, number[]> = {};
+      for (const node of vault.nodes) {
+        changed[node.id] = [
+          await convergeMs(node, rolePath, (result) => ttlOf(result) === 420),
+          await convergeMs(node, leasePath, (result) => ttlOf(result) === 660),
+        ];
+      }
+      // Creds through every node use the changed role at once (creds run on the active node).
+      for (const node of vault.nodes) {
+        const { attempt, issued } = await requestCreds(node, "cached");
+        expect(attempt.ok, `creds/cached on ${node.id}: ${attempt.status ?? ""} ${attempt.error ?? ""}`).toBe(true);
+        expect((issued as Issued).leaseDuration).toBe(420);
+        expect((await vault.http(node, "PUT", "sys/leases/revoke", { lease_id: (issued as Issued).leaseId })).status).toBe(204);
+      }
+      expect((await vault.http(active, "DELETE", rolePath)).status).toBe(204);
+      const deleted: Record<string, number> = {};
+      for (const node of vault.nodes) deleted[node.id] = await convergeMs(node, rolePath, (result) => result.status === 404);
+      record("readCache", { msUntilChangedRoleAndLeaseShown: changed, msUntilDeletedRoleShown: deleted });
+    },
+    { timeoutMs: 180_000 },
+  );
+
+  flow.step(
     "config/access changed, then failover: the new active node uses the new address and token at once",
     async () => {
       const { vault, nomad, balancerA, balancerB, policy } = env();
