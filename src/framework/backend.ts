@@ -129,11 +129,6 @@ export class FrameworkBackend implements LogicalBackend {
     await this.definition.clean?.();
   }
 
-  /** How many storage entries the read cache holds (tests, stats). */
-  get cachedEntries(): number {
-    return this.cache?.size ?? 0;
-  }
-
   /** The secret type registered under `type`. */
   secret(type: string): Secret | undefined {
     return this.secretsByType.get(type);

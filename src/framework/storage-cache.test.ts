@@ -73,27 +73,24 @@ describe("storage read cache", () => {
     expect(text(await view.get("config/lease"))).toBe("new");
   });
 
-  it("does not keep a value read while its key was invalidated", async () => {
-    const { storage, cache, view } = setup();
-    await storage.put({ key: "role/a", value: bytes("old") });
-    const release = storage.holdReads();
-    const inFlight = view.get("role/a");
-    await storage.put({ key: "role/a", value: bytes("new") });
-    cache.forget("role/a");
+  it.each<[string, (parts: ReturnType<typeof setup>) => Promise<void>]>([
+    [
+      "its key was invalidated",
+      async ({ storage, cache }) => {
+        await storage.put({ key: "role/a", value: bytes("new") });
+        cache.forget("role/a");
+      },
+    ],
+    ["a write of it was running", ({ view }) => view.put({ key: "role/a", value: bytes("new") })],
+  ])("does not keep a value read while %s", async (_, change) => {
+    const parts = setup();
+    await parts.storage.put({ key: "role/a", value: bytes("old") });
+    const release = parts.storage.holdReads();
+    const inFlight = parts.view.get("role/a");
+    await change(parts);
     release();
     expect(text(await inFlight)).toBe("old");
-    expect(text(await view.get("role/a"))).toBe("new");
-  });
-
-  it("does not keep a value read while a write of it was running", async () => {
-    const { storage, view } = setup();
-    await storage.put({ key: "role/a", value: bytes("old") });
-    const release = storage.holdReads();
-    const inFlight = view.get("role/a");
-    await view.put({ key: "role/a", value: bytes("new") });
-    release();
-    expect(text(await inFlight)).toBe("old");
-    expect(text(await view.get("role/a"))).toBe("new");
+    expect(text(await parts.view.get("role/a"))).toBe("new");
   });
 
   it("drops the key when a write fails, and never caches a failed read", async () => {
@@ -107,7 +104,12 @@ describe("storage read cache", () => {
     await view.get("role/a");
     expect(storage.reads).toBe(before + 1);
 
-    const failing: Storage = { ...storage, list: (p) => storage.list(p), put: (e) => storage.put(e), delete: (k) => storage.delete(k), get: () => Promise.reject(new Error("storage unavailable")) };
+    const failing: Storage = {
+      list: (prefix) => storage.list(prefix),
+      put: (entry) => storage.put(entry),
+      delete: (key) => storage.delete(key),
+      get: () => Promise.reject(new Error("storage unavailable")),
+    };
     const cache = new StorageReadCache({ prefixes: ["role/"] });
     await expect(cache.over(failing).get("role/a")).rejects.toThrow("storage unavailable");
     expect(cache.size).toBe(0);

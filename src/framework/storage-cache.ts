@@ -37,7 +37,7 @@ export class StorageReadCache {
     this.maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
   }
 
-  covers(key: string): boolean {
+  private covers(key: string): boolean {
     return this.prefixes.some((prefix) => key.startsWith(prefix));
   }
 
