@@ -23,6 +23,7 @@ import { documentPaths, type OpenApiInfo } from "./openapi.ts";
 import type { HandlerEnv, Path } from "./path.ts";
 import { errorResponse, helpResponse, normalizeResponse, withWarnings } from "./response.ts";
 import { SECRET_TYPE_KEY, type Secret } from "./secret.ts";
+import { SharedSystemCalls } from "./shared-system-view.ts";
 import { StorageReadCache, type StorageCacheOptions } from "./storage-cache.ts";
 
 export interface BackendHooks {
@@ -64,6 +65,7 @@ export class FrameworkBackend implements LogicalBackend {
   private readonly special: SpecialPaths;
   private readonly definition: BackendDefinition;
   private env: HandlerEnv | undefined;
+  private sharedSystem: SharedSystemCalls | undefined;
   private readonly cache: StorageReadCache | undefined;
   /** One cached view per host storage (one per backend instance), not one per request. */
   private readonly cachedViews = new WeakMap<Storage, Storage>();
@@ -98,6 +100,7 @@ export class FrameworkBackend implements LogicalBackend {
 
   async setup(config: BackendConfig): Promise<void> {
     this.env = { system: config.system, logger: config.logger, backendConfig: config };
+    this.sharedSystem = new SharedSystemCalls(config.system);
     await this.definition.setup?.(config);
   }
 
@@ -145,7 +148,7 @@ export class FrameworkBackend implements LogicalBackend {
 
   async handleRequest(request: Request): Promise<Response | null> {
     try {
-      return await this.dispatch(this.withCachedStorage(request));
+      return await this.dispatch(this.withCachedStorage(request), this.requestEnv());
     } catch (error) {
       throw toPluginError(error);
     }
@@ -166,20 +169,20 @@ export class FrameworkBackend implements LogicalBackend {
       const data = new FieldData({ ...request.data, ...routed.captures }, routed.path.fields);
       const invalid = data.validate();
       if (invalid !== undefined) throw new PluginError(ErrorCode.UserError, invalid);
-      const exists = await check(this.withCachedStorage(request), data, this.requireEnv());
+      const exists = await check(this.withCachedStorage(request), data, this.requestEnv());
       return { checkFound: true, exists };
     } catch (error) {
       throw toPluginError(error);
     }
   }
 
-  private async dispatch(request: Request): Promise<Response | null> {
+  private async dispatch(request: Request, env: HandlerEnv): Promise<Response | null> {
     switch (request.operation) {
       case "renew":
       case "revoke":
-        return this.handleLease(request.operation, request);
+        return this.handleLease(request.operation, request, env);
       case "rollback":
-        await this.definition.periodic?.(request, this.requireEnv());
+        await this.definition.periodic?.(request, env);
         return null;
       default:
         break;
@@ -205,14 +208,13 @@ export class FrameworkBackend implements LogicalBackend {
     } else {
       const spec = path.handlerFor(request.operation);
       if (spec === undefined) throw new PluginError(ErrorCode.UnsupportedOperation, "unsupported operation");
-      const env = this.requireEnv();
       // Before validation, as in the Go SDK: the active node answers bad input too.
       await refuseOnWrongNode(spec, env.system, env.logger);
       const invalid = data.validate();
       if (invalid !== undefined) return errorResponse(`Field validation failed: ${invalid}`);
       response = await spec.handler(request, data, env);
       if (response?.secret !== undefined && request.signal?.aborted === true) {
-        return this.revokeUndelivered(request, response.secret, response.data ?? null);
+        return this.revokeUndelivered(request, response.secret, response.data ?? null, env);
       }
     }
 
@@ -239,12 +241,13 @@ export class FrameworkBackend implements LogicalBackend {
   private async revokeUndelivered(
     request: Request,
     secret: NonNullable<Response["secret"]>,
-    data: Record<string, unknown> | null): Promise<never> {
-    const env = this.requireEnv();
+    data: Record<string, unknown> | null,
+    env: HandlerEnv,
+  ): Promise<never> {
     const { signal: _cancelled, deadline: _deadline, ...unbounded } = request;
     let revoked = false;
     try {
-      await this.handleLease("revoke", { ...unbounded, operation: "revoke", secret, data });
+      await this.handleLease("revoke", { ...unbounded, operation: "revoke", secret, data }, env);
       revoked = true;
     } catch (error) {
       env.logger.warn("could not revoke a secret the host stopped waiting for; only its own expiry ends it", {
@@ -259,14 +262,14 @@ export class FrameworkBackend implements LogicalBackend {
     );
   }
 
-  private async handleLease(operation: "renew" | "revoke", request: Request): Promise<Response | null> {
+  private async handleLease(operation: "renew" | "revoke", request: Request, env: HandlerEnv): Promise<Response | null> {
     // Plain (internal) errors, as the Go SDK returns them: Vault answers 500.
     const secret = request.secret;
     if (secret === null) throw new PluginError(ErrorCode.Internal, "request has no secret");
     const type = secret.internalData[SECRET_TYPE_KEY];
     const definition = typeof type === "string" ? this.secretsByType.get(type) : undefined;
     if (definition === undefined) throw new PluginError(ErrorCode.Internal, "secret is unsupported by this backend");
-    return normalizeResponse(await definition.handle(operation, request, this.requireEnv()));
+    return normalizeResponse(await definition.handle(operation, request, env));
   }
 
   private async vaultVersion(): Promise<string> {
@@ -318,6 +321,12 @@ export class FrameworkBackend implements LogicalBackend {
       this.cachedViews.set(storage, view);
     }
     return view;
+  }
+
+  /** The set-up env, with a system view whose answers are never older than this request. */
+  private requestEnv(): HandlerEnv {
+    const env = this.requireEnv();
+    return this.sharedSystem === undefined ? env : { ...env, system: this.sharedSystem.viewForRequest() };
   }
 
   private requireEnv(): HandlerEnv {

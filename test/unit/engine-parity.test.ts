@@ -211,6 +211,24 @@ const cases: ParityCase[] = [
     },
   },
   {
+    name: "with no TTL on the role or config/lease, the mount's tuned TTLs apply, as tuned at each read",
+    builtin: "differs: the builtin leaves the TTLs to the host and the token without expiry",
+    run: async () => {
+      await h.configure();
+      await h.call("update", "role/admin", { type: "management" });
+      const seconds = (value: number) => BigInt(value) * 1_000_000_000n;
+      for (const [defaultTtl, maxTtl, expiration] of [[600, 3600, "1h0m0s"], [300, 1800, "30m0s"]] as const) {
+        // `secrets tune` tells the plugin nothing: the next read must still see it.
+        h.mount.system.defaultLeaseTtlSeconds = defaultTtl;
+        h.mount.system.maxLeaseTtlSeconds = maxTtl;
+        const issued = await h.creds("admin");
+        expect(issued.secret.leaseOptions.ttl).toBe(seconds(defaultTtl));
+        expect(issued.secret.leaseOptions.maxTtl).toBe(seconds(maxTtl));
+        expect(h.nomad.token(issued.data?.accessor_id as string)?.ExpirationTTL).toBe(expiration);
+      }
+    },
+  },
+  {
     name: "a max_ttl beyond Nomad's 24 h limit is capped, with a warning",
     builtin: "differs: the builtin's lease would outlive any expiring token",
     run: async () => {

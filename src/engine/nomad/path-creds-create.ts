@@ -53,10 +53,13 @@ async function pathTokenRead(
 
   const { client, access, hasToken } = await engine.clients.get(request.storage);
   if (!hasToken) return errorResponse(NOT_CONFIGURED);
-  const [lease, supportsExpiration, defaultTtl, maxTtl] = await Promise.all([
-    readLeaseConfig(request.storage),
+  // Cached, so known before the host is asked anything.
+  const lease = await readLeaseConfig(request.storage);
+  // The mount's default TTL only counts when neither the role nor config/lease sets one.
+  const needsMountDefault = role.ttl === 0 && (lease?.ttl ?? 0) === 0;
+  const [supportsExpiration, defaultTtl, maxTtl] = await Promise.all([
     engine.clients.supportsExpirationAndRoles(request.storage),
-    env.system.defaultLeaseTtl(),
+    needsMountDefault ? env.system.defaultLeaseTtl() : 0n,
     env.system.maxLeaseTtl(),
   ]);
   if (role.roles.length > 0 && !supportsExpiration) {
