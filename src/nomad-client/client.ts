@@ -41,6 +41,7 @@ import {
   type NomadAgentSelf,
   type NomadTokenType,
 } from "./types.ts";
+import { attemptSignal } from "./attempt-signal.ts";
 import { validateAccessConfig, validateNomadAddress } from "./validate.ts";
 
 export interface CreateTokenRequest {
@@ -388,8 +389,7 @@ export class NomadClient {
     for (let attempt = 1; ; attempt++) {
       const attemptTimeoutMs =
         spec.deadline === undefined ? requestTimeoutMs : Math.max(1, Math.min(requestTimeoutMs, spec.deadline - Date.now()));
-      const deadline = AbortSignal.timeout(attemptTimeoutMs);
-      const signals = [deadline, this.stopping.signal, ...(spec.signal === undefined ? [] : [spec.signal])];
+      const deadline = attemptSignal(attemptTimeoutMs, this.stopping.signal, spec.signal);
       const started = Date.now();
       let answer: NomadAnswer & { retryAfterMs: number | undefined };
       try {
@@ -398,7 +398,7 @@ export class NomadClient {
           path: this.requestPath(spec.path, spec.query),
           headers,
           body: body ?? null,
-          signal: AbortSignal.any(signals),
+          signal: deadline.signal,
         });
         const text = await response.body.text();
         answer = {
@@ -408,7 +408,7 @@ export class NomadClient {
           retryAfterMs: parseRetryAfterMs(response.headers["retry-after"]),
         };
       } catch (error) {
-        const timedOut = deadline.aborted;
+        const timedOut = deadline.timedOut;
         const cancelled = !timedOut && (this.stopping.signal.aborted || spec.signal?.aborted === true);
         const code = timedOut || cancelled ? undefined : transportErrorCode(error);
         const kind = classifyTransportError(code);
@@ -442,6 +442,8 @@ export class NomadClient {
           reason,
           error,
         );
+      } finally {
+        deadline.dispose();
       }
       logger?.debug("nomad request", {
         method: spec.method,
