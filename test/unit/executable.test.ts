@@ -14,6 +14,8 @@ import { PLUGIN_VERSION } from "../../src/version.ts";
 const binary = path.resolve(import.meta.dirname, "..", "..", "dist", "vault-plugin-secrets-nomad");
 if (!existsSync(binary)) throw new Error(`${binary} is missing: run \`npm run build\` first`);
 
+/** A hung executable is killed and fails its test instead of hanging the run. */
+const CHILD_TIMEOUT_MS = 60_000;
 const hostCert = makeHostCertificate().certPem;
 const BASE_ENV = { PATH: process.env.PATH ?? "", ...PLUGIN_COOKIE, PLUGIN_PROTOCOL_VERSIONS: "5" };
 
@@ -51,21 +53,21 @@ const logLines = (stderr: string) =>
 
 describe("the executable for a person at a terminal", () => {
   it("prints go-plugin's message and exits 1 without the host's cookie", () => {
-    const run = spawnSync(binary, [], { env: { PATH: BASE_ENV.PATH }, encoding: "utf8" });
+    const run = spawnSync(binary, [], { env: { PATH: BASE_ENV.PATH }, encoding: "utf8", timeout: CHILD_TIMEOUT_MS });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(NOT_A_PLUGIN_MESSAGE);
     expect(run.stdout).toBe("");
   });
 
   it("answers --version and --help", () => {
-    expect(spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout).toMatch(
+    expect(spawnSync(binary, ["--version"], { encoding: "utf8", timeout: CHILD_TIMEOUT_MS }).stdout).toMatch(
       new RegExp(`^vault-plugin-secrets-nomad ${PLUGIN_VERSION.replaceAll(".", "\\.")}\ncommit [0-9a-f]{40}(-dirty)?\nnode v24\\.\\d+\\.\\d+\n$`),
     );
-    const licenses = spawnSync(binary, ["--licenses"], { encoding: "utf8" });
+    const licenses = spawnSync(binary, ["--licenses"], { encoding: "utf8", timeout: CHILD_TIMEOUT_MS });
     expect(licenses.status).toBe(0);
     expect(licenses.stdout).toContain("@grpc/grpc-js");
     expect(licenses.stdout).toContain("Node.js");
-    const help = spawnSync(binary, ["--help"], { encoding: "utf8" });
+    const help = spawnSync(binary, ["--help"], { encoding: "utf8", timeout: CHILD_TIMEOUT_MS });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain("vault plugin register -sha256=");
   });

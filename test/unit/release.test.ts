@@ -5,7 +5,7 @@
 // the packaging gives the same bytes under another TZ; a dirty tree is refused.
 // Needs `npm run build` first (the README's first command). One real release
 // is written (about half a minute of zip and gzip) and reused.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from "node:child_process";
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +18,8 @@ const dist = path.join(root, "dist");
 if (!existsSync(path.join(dist, "build-manifest.json"))) throw new Error(`${dist}/build-manifest.json is missing: run \`npm run build\` first`);
 
 const RELEASE_TIMEOUT = 900_000;
+/** A child that has not exited by then is killed and fails its test, naming it: a hung child must not hang the run. */
+const CHILD_TIMEOUT_MS = 120_000;
 const work = mkdtempSync(path.join(tmpdir(), "release-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -29,7 +31,13 @@ function throwawayKey(): { privateKey: KeyObject; publicPem: string; publicFile:
   return { privateKey, publicPem, publicFile };
 }
 
-const hasTool = (command: string, args: string[]) => spawnSync(command, args, { stdio: "ignore" }).status === 0;
+const hasTool = (command: string, args: string[]) => spawnSync(command, args, { stdio: "ignore", timeout: CHILD_TIMEOUT_MS }).status === 0;
+
+function runChild(command: string, args: string[], options: Omit<SpawnSyncOptionsWithStringEncoding, "encoding"> = {}): SpawnSyncReturns<string> {
+  const run = spawnSync(command, args, { ...options, encoding: "utf8", timeout: CHILD_TIMEOUT_MS, killSignal: "SIGKILL" });
+  if (run.error !== undefined) throw new Error(`${path.basename(command)} ${args.map((arg) => path.basename(arg)).join(" ")}: ${run.error.message}`);
+  return run;
+}
 
 /** Flips one byte of the file, runs the check, and puts the byte back. */
 async function withFlippedByte<T>(file: string, offset: number, check: () => Promise<T>): Promise<T> {
@@ -66,17 +74,17 @@ describe("a release built from dist/ with a throwaway key", () => {
 
   it("verifies with scripts/verify-release.mjs and the given public key", async () => {
     expect(await verifyRelease(outDir, key.publicPem)).toEqual([]);
-    const run = spawnSync(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile], { encoding: "utf8" });
+    const run = runChild(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile]);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("OK");
   }, RELEASE_TIMEOUT);
 
   it.runIf(hasTool("sha256sum", ["--version"]) && hasTool("openssl", ["version"]))("verifies with sha256sum -c and openssl pkeyutl (the README's commands)", () => {
-    const sums = spawnSync("sha256sum", ["-c", SUMS_FILE], { cwd: outDir, encoding: "utf8" });
+    const sums = runChild("sha256sum", ["-c", SUMS_FILE], { cwd: outDir });
     expect(sums.status).toBe(0);
     expect(sums.stdout).not.toContain("FAILED");
-    const signature = spawnSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", key.publicFile, "-rawin", "-in", SUMS_FILE, "-sigfile", SIGNATURE_FILE], { cwd: outDir, encoding: "utf8" });
+    const signature = runChild("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", key.publicFile, "-rawin", "-in", SUMS_FILE, "-sigfile", SIGNATURE_FILE], { cwd: outDir });
     expect(signature.stdout).toContain("Signature Verified Successfully");
     expect(signature.status).toBe(0);
   }, RELEASE_TIMEOUT);
@@ -102,7 +110,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     expect(sumsProblems).toContainEqual(expect.stringMatching(new RegExp(`^${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`)));
     const signatureFile = path.join(outDir, SIGNATURE_FILE);
     const run = await withFlippedByte(signatureFile, 10, async () =>
-      spawnSync(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile], { encoding: "utf8" }),
+      runChild(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile]),
     );
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`);
@@ -152,7 +160,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     const node = bom.components.filter((component) => component.name === "node");
     expect(node).toHaveLength(1);
     expect(node[0]?.version).toBe(packageJson.devDependencies.node);
-    const version = spawnSync(path.join(outDir, release.names.executable), ["--version"], { encoding: "utf8" }).stdout;
+    const version = runChild(path.join(outDir, release.names.executable), ["--version"]).stdout;
     expect(version).toContain(`\nnode v${node[0]?.version}\n`);
   });
 
@@ -168,7 +176,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     expect(config.config.Labels).toMatchObject({ "org.opencontainers.image.version": `v${release.manifest.version}`, "org.opencontainers.image.licenses": "MPL-2.0" });
     expect(config.config.Labels["org.opencontainers.image.source"]).toMatch(/^https:\/\//);
     const layer = path.join(outDir, "oci", "blobs", ...manifest.layers[0]!.digest.split(":"));
-    const listing = execFileSync("tar", ["--numeric-owner", "--full-time", "-tvzf", layer], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } });
+    const listing = runChild("tar", ["--numeric-owner", "--full-time", "-tvzf", layer], { env: { ...process.env, TZ: "UTC" } }).stdout;
     const size = statSync(path.join(outDir, release.names.executable)).size;
     expect(listing.trimEnd().split(/\s+/)).toEqual(["-rwxr-xr-x", "0/0", String(size), "2025-06-15", "15:06:40", "vault-plugin-secrets-nomad"]);
   }, RELEASE_TIMEOUT);
@@ -249,7 +257,7 @@ describe("npm run release on a dirty tree", () => {
     writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
     writeFileSync(path.join(repo, "README.md"), "committed\n");
     symlinkSync(path.join(root, "node_modules"), path.join(repo, "node_modules"));
-    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...args], { cwd: repo, stdio: "pipe" });
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...args], { cwd: repo, stdio: "pipe", timeout: CHILD_TIMEOUT_MS });
     git("init", "--quiet");
     git("add", "-A");
     git("commit", "--quiet", "-m", "x");
@@ -257,7 +265,7 @@ describe("npm run release on a dirty tree", () => {
     writeFileSync(path.join(repo, "README.md"), "changed\n");
     writeFileSync(path.join(repo, "stray.txt"), "untracked\n");
     expect(uncleanFiles(repo)).toEqual(["README.md", "stray.txt"]);
-    const run = spawnSync(process.execPath, [path.join(repo, "scripts", "release.mjs")], { cwd: repo, encoding: "utf8" });
+    const run = runChild(process.execPath, [path.join(repo, "scripts", "release.mjs")], { cwd: repo });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("the tree is not clean");
     expect(run.stderr).toContain("  README.md\n");
