@@ -27,9 +27,11 @@ export async function packageSea({ nodeBinary, dir, mainScript, executable, asse
       useSnapshot: false,
       useCodeCache: false,
       // A 2 MiB young-generation semi-space: V8's default grows it to 64 MiB
-      // under load, which held 128 MiB of RSS for a heap of ~30 MiB live objects
-      // (docs/performance.md has the measurements and the levers not taken).
-      execArgv: [`--max-old-space-size=${maxHeapMb}`, "--max-semi-space-size=2"],
+      // under load, which held 128 MiB of RSS for a heap of ~30 MiB live objects.
+      // No concurrent recompilation: TurboFan's background threads each kept a
+      // glibc malloc arena, 14-20 MiB of RSS under load, for 0-7 % of CPU per
+      // request (docs/performance.md has the measurements and the levers not taken).
+      execArgv: [`--max-old-space-size=${maxHeapMb}`, "--max-semi-space-size=2", "--no-concurrent-recompilation"],
       assets,
       // Vault hands plugins its whole environment, so NODE_OPTIONS must never
       // apply ("cli" ignores it). "cli" honours --node-options on the command
