@@ -17,7 +17,10 @@ const root = path.resolve(import.meta.dirname, "..", "..");
 const dist = path.join(root, "dist");
 if (!existsSync(path.join(dist, "build-manifest.json"))) throw new Error(`${dist}/build-manifest.json is missing: run \`npm run build\` first`);
 
-const RELEASE_TIMEOUT = 900_000;
+/** Writing the release (zip and gzip of the executable) on saturated cores. */
+const BUILD_TIMEOUT = 900_000;
+/** One check of the written release: seconds when idle, far less than this when saturated. */
+const CHECK_TIMEOUT = 300_000;
 /** A child that has not exited by then is killed and fails its test, naming it: a hung child must not hang the run. */
 const CHILD_TIMEOUT_MS = 120_000;
 const work = mkdtempSync(path.join(tmpdir(), "release-test-"));
@@ -60,7 +63,7 @@ describe("a release built from dist/ with a throwaway key", () => {
 
   beforeAll(async () => {
     release = await writeRelease({ distDir: dist, outDir, epoch: 1_750_000_000, signingKey: key.privateKey, oci: true });
-  }, RELEASE_TIMEOUT);
+  }, BUILD_TIMEOUT);
 
   it("holds the versioned executable, zip, SBOM, notices, OCI layout, SHA256SUMS and its signature", () => {
     const version = release.manifest.version;
@@ -78,7 +81,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("OK");
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it.runIf(hasTool("sha256sum", ["--version"]) && hasTool("openssl", ["version"]))("verifies with sha256sum -c and openssl pkeyutl (the README's commands)", () => {
     const sums = runChild("sha256sum", ["-c", SUMS_FILE], { cwd: outDir });
@@ -87,12 +90,12 @@ describe("a release built from dist/ with a throwaway key", () => {
     const signature = runChild("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", key.publicFile, "-rawin", "-in", SUMS_FILE, "-sigfile", SIGNATURE_FILE], { cwd: outDir });
     expect(signature.stdout).toContain("Signature Verified Successfully");
     expect(signature.status).toBe(0);
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it("is refused under another key, naming the signature", async () => {
     const other = throwawayKey();
     expect(await verifyRelease(outDir, other.publicPem)).toEqual([expect.stringMatching(new RegExp(`^${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`))]);
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it("refuses one changed byte in any artefact, naming the file", async () => {
     const artefacts = release.files.filter((name) => name !== SUMS_FILE && name !== SIGNATURE_FILE);
@@ -101,7 +104,7 @@ describe("a release built from dist/ with a throwaway key", () => {
       expect(problems, name).toContainEqual(expect.stringMatching(new RegExp(`^${name.replaceAll(".", "\\.")}: sha256 [0-9a-f]{64} does not match ${SUMS_FILE}`)));
     }
     expect(await verifyRelease(outDir, key.publicPem)).toEqual([]);
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it("refuses a changed SHA256SUMS or signature, and the script exits 1 naming it", async () => {
     const sumsFile = path.join(outDir, SUMS_FILE);
@@ -115,7 +118,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`);
     expect(run.stdout).toBe("");
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it("refuses a release whose signature is gone as unsigned, and a file SHA256SUMS does not cover", async () => {
     const signatureFile = path.join(outDir, SIGNATURE_FILE);
@@ -132,7 +135,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     } finally {
       rmSync(stray);
     }
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 
   it("has an SBOM that agrees with package-lock.json, package.json and the executable's --version", () => {
     type Component = { type: string; name: string; version: string; purl: string; hashes: { alg: string; content: string }[]; licenses: ({ license: { id: string } } | { expression: string })[] };
@@ -179,7 +182,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     const listing = runChild("tar", ["--numeric-owner", "--full-time", "-tvzf", layer], { env: { ...process.env, TZ: "UTC" } }).stdout;
     const size = statSync(path.join(outDir, release.names.executable)).size;
     expect(listing.trimEnd().split(/\s+/)).toEqual(["-rwxr-xr-x", "0/0", String(size), "2025-06-15", "15:06:40", "vault-plugin-secrets-nomad"]);
-  }, RELEASE_TIMEOUT);
+  }, CHECK_TIMEOUT);
 });
 
 describe("packaging a small build", () => {
