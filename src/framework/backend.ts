@@ -23,7 +23,7 @@ import { documentPaths, type OpenApiInfo } from "./openapi.ts";
 import type { HandlerEnv, Path } from "./path.ts";
 import { errorResponse, helpResponse, normalizeResponse, withWarnings } from "./response.ts";
 import { SECRET_TYPE_KEY, type Secret } from "./secret.ts";
-import { SharedSystemCalls } from "./shared-system-view.ts";
+import { type RequestSystemView, SharedSystemCalls } from "./shared-system-view.ts";
 import { StorageReadCache, type StorageCacheOptions } from "./storage-cache.ts";
 
 export interface BackendHooks {
@@ -148,7 +148,8 @@ export class FrameworkBackend implements LogicalBackend {
 
   async handleRequest(request: Request): Promise<Response | null> {
     try {
-      return await this.dispatch(this.withCachedStorage(request), this.requestEnv());
+      const system = this.sharedSystem?.viewForRequest();
+      return await this.dispatch(this.withCachedStorage(request), this.requestEnv(system), system);
     } catch (error) {
       throw toPluginError(error);
     }
@@ -169,14 +170,14 @@ export class FrameworkBackend implements LogicalBackend {
       const data = new FieldData({ ...request.data, ...routed.captures }, routed.path.fields);
       const invalid = data.validate();
       if (invalid !== undefined) throw new PluginError(ErrorCode.UserError, invalid);
-      const exists = await check(this.withCachedStorage(request), data, this.requestEnv());
+      const exists = await check(this.withCachedStorage(request), data, this.requestEnv(this.sharedSystem?.viewForRequest()));
       return { checkFound: true, exists };
     } catch (error) {
       throw toPluginError(error);
     }
   }
 
-  private async dispatch(request: Request, env: HandlerEnv): Promise<Response | null> {
+  private async dispatch(request: Request, env: HandlerEnv, system: RequestSystemView | undefined): Promise<Response | null> {
     switch (request.operation) {
       case "renew":
       case "revoke":
@@ -208,6 +209,7 @@ export class FrameworkBackend implements LogicalBackend {
     } else {
       const spec = path.handlerFor(request.operation);
       if (spec === undefined) throw new PluginError(ErrorCode.UnsupportedOperation, "unsupported operation");
+      if (spec.systemCallsAhead !== undefined) system?.sendAhead(spec.systemCallsAhead);
       // Before validation, as in the Go SDK: the active node answers bad input too.
       await refuseOnWrongNode(spec, env.system, env.logger);
       const invalid = data.validate();
@@ -324,9 +326,9 @@ export class FrameworkBackend implements LogicalBackend {
   }
 
   /** The set-up env, with a system view whose answers are never older than this request. */
-  private requestEnv(): HandlerEnv {
+  private requestEnv(system: RequestSystemView | undefined): HandlerEnv {
     const env = this.requireEnv();
-    return this.sharedSystem === undefined ? env : { ...env, system: this.sharedSystem.viewForRequest() };
+    return system === undefined ? env : { ...env, system };
   }
 
   private requireEnv(): HandlerEnv {

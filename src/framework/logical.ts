@@ -55,6 +55,9 @@ export interface SystemView {
   pluginEnv(): Promise<PluginEnvironment>;
 }
 
+/** The name of one SystemView call. */
+export type SystemCall = keyof SystemView;
+
 export interface LeaseOptions {
   /** nanoseconds; 0 = let Vault apply the mount default. */
   ttl: bigint;

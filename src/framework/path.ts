@@ -2,7 +2,7 @@
 import type { Logger } from "../shared/log.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { type DisplayAttributes, type FieldData, type FieldMap, resolveDefault } from "./field-data.ts";
-import type { BackendConfig, Operation, Request, Response, SystemView } from "./logical.ts";
+import type { BackendConfig, Operation, Request, Response, SystemCall, SystemView } from "./logical.ts";
 
 /** What every handler can reach besides the request (whose `storage` is the mount's storage). */
 export interface HandlerEnv {
@@ -57,6 +57,13 @@ export interface OperationSpec<F extends FieldMap = FieldMap> {
   forwardPerformanceStandby?: boolean;
   /** As forwardPerformanceStandby, for a performance secondary cluster (mounts that are not local). */
   forwardPerformanceSecondary?: boolean;
+  /**
+   * SystemView calls the handler makes on every run, whatever it reads first.
+   * The framework sends them while it checks the replication state, so a lone
+   * request waits for one round trip to the host instead of two. Only calls
+   * without side effects: the answer is dropped if the handler never runs.
+   */
+  systemCallsAhead?: readonly SystemCall[];
 }
 
 export interface PathDefinition<F extends FieldMap> {

@@ -87,4 +87,53 @@ describe("operations flagged to run on the active node", () => {
     expect(handled.writes).toBe(1);
     expect(mount.logs.join("\n")).toMatch(/could not read the replication state.*broker connection closed/);
   });
+
+  it("sends an operation's calls ahead while the replication state is asked, and drops them when it forwards", async () => {
+    const order: string[] = [];
+    let handled = 0;
+    const backend = new FrameworkBackend({
+      help: "test",
+      paths: [
+        definePath({
+          pattern: "lease",
+          operations: {
+            read: {
+              handler: async (_request, _data, env) => {
+                handled++;
+                return { data: { max: Number(await env.system.maxLeaseTtl()) } };
+              },
+              ...CREATES_LEASE,
+              systemCallsAhead: ["maxLeaseTtl"],
+            },
+          },
+        }),
+      ],
+    });
+    const mount = await setupTestBackend(backend, { replicationState: 0 });
+    let answerReplication: (state: number) => void = () => {};
+    vi.spyOn(mount.system, "replicationState").mockImplementation(() => {
+      order.push("replicationState");
+      return new Promise((resolve) => (answerReplication = resolve));
+    });
+    const maxLeaseTtl = vi.spyOn(mount.system, "maxLeaseTtl");
+    maxLeaseTtl.mockImplementation(async () => {
+      order.push("maxLeaseTtl");
+      return 7_000_000_000n;
+    });
+
+    const active = mount.request({ operation: "read", path: "lease" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Both calls are out before the replication state is known.
+    expect(order.sort()).toEqual(["maxLeaseTtl", "replicationState"]);
+    answerReplication(0);
+    expect((await active)?.data).toEqual({ max: 7_000_000_000 });
+    expect(maxLeaseTtl).toHaveBeenCalledTimes(1);
+
+    maxLeaseTtl.mockRejectedValue(new Error("broker gone"));
+    const forwarded = mount.request({ operation: "read", path: "lease" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    answerReplication(STANDBY);
+    await expect(forwarded).rejects.toMatchObject({ code: ErrorCode.ReadOnly });
+    expect(handled).toBe(1);
+  });
 });

@@ -111,3 +111,68 @@ describe("SystemView answers shared between requests", () => {
     expect(host.calls).toEqual(["maxLeaseTtl", "maxLeaseTtl"]);
   });
 });
+
+describe("SystemView calls sent ahead", () => {
+  it("a lone request sends the call at once and its later ask takes that answer", async () => {
+    const { host, shared } = setup();
+    const view = shared.viewForRequest();
+    view.sendAhead(["maxLeaseTtl"]);
+    expect(host.calls).toEqual(["maxLeaseTtl"]);
+    const answer = view.maxLeaseTtl();
+    host.release();
+    expect(await answer).toBe(100n);
+    expect(host.calls).toEqual(["maxLeaseTtl"]);
+  });
+
+  it("never takes an older call in flight: the request asks for itself later and sees a tune made meanwhile", async () => {
+    const { host, shared } = setup();
+    const older = shared.viewForRequest().maxLeaseTtl();
+    host.maxLeaseTtlSeconds = 50;
+    const view = shared.viewForRequest();
+    view.sendAhead(["maxLeaseTtl"]);
+    expect(host.calls).toEqual(["maxLeaseTtl"]);
+    const answer = view.maxLeaseTtl();
+    host.release();
+    expect(await older).toBe(100n);
+    expect(await answer).toBe(50n);
+    expect(host.calls).toEqual(["maxLeaseTtl", "maxLeaseTtl"]);
+  });
+
+  it("shares a newer call in flight instead of sending another", async () => {
+    const { host, shared } = setup();
+    const view = shared.viewForRequest();
+    const newer = shared.viewForRequest().maxLeaseTtl();
+    view.sendAhead(["maxLeaseTtl"]);
+    const answer = view.maxLeaseTtl();
+    host.release();
+    expect([await newer, await answer]).toEqual([100n, 100n]);
+    expect(host.calls).toEqual(["maxLeaseTtl"]);
+  });
+
+  it("a failed call that the request never asks for raises no unhandled rejection", async () => {
+    const { host, shared } = setup();
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      host.failNext = new Error("broker gone");
+      shared.viewForRequest().sendAhead(["maxLeaseTtl"]);
+      host.release();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(host.calls).toEqual(["maxLeaseTtl"]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+
+  it("a failed call sent ahead still fails the request that asks for it", async () => {
+    const { host, shared } = setup();
+    host.failNext = new Error("broker gone");
+    const view = shared.viewForRequest();
+    view.sendAhead(["maxLeaseTtl"]);
+    const answer = view.maxLeaseTtl();
+    host.release();
+    await expect(answer).rejects.toThrow("broker gone");
+  });
+});

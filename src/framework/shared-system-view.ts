@@ -8,9 +8,12 @@
 // sent after the request began, since the host read its state at some moment
 // within the request's own lifetime. A request that began while an older call
 // was in flight sends its own.
-import type { PluginEnvironment, SystemView } from "./logical.ts";
+//
+// A request may also send a call ahead, before it knows it needs the answer
+// (while the framework waits on the replication state): a lone request then
+// waits for one round trip instead of two.
+import type { PluginEnvironment, SystemCall, SystemView } from "./logical.ts";
 
-type SystemCall = keyof SystemView;
 type Answer<Call extends SystemCall> = Awaited<ReturnType<SystemView[Call]>>;
 
 interface InFlight {
@@ -27,13 +30,29 @@ export class SharedSystemCalls {
   constructor(private readonly host: SystemView) {}
 
   /** The view one request uses, from the moment it began. */
-  viewForRequest(): SystemView {
+  viewForRequest(): RequestSystemView {
     return new RequestSystemView(this, ++this.clock);
   }
 
   ask<Call extends SystemCall>(call: Call, requestBeganAt: number): Promise<Answer<Call>> {
     const current = this.inFlight.get(call);
     if (current !== undefined && current.sentAt > requestBeganAt) return current.answer as Promise<Answer<Call>>;
+    return this.send(call);
+  }
+
+  /**
+   * The answer to a call sent ahead, or undefined when an older call is in
+   * flight. Under load calls overlap, and the request will likely share a
+   * newer one when it asks; one more call now would spend the CPU that limits
+   * throughput there to save a wait that matters only when requests are few.
+   */
+  askAhead<Call extends SystemCall>(call: Call, requestBeganAt: number): Promise<Answer<Call>> | undefined {
+    const current = this.inFlight.get(call);
+    if (current === undefined) return this.send(call);
+    return current.sentAt > requestBeganAt ? (current.answer as Promise<Answer<Call>>) : undefined;
+  }
+
+  private send<Call extends SystemCall>(call: Call): Promise<Answer<Call>> {
     const sent: InFlight = { sentAt: ++this.clock, answer: this.host[call]() };
     this.inFlight.set(call, sent);
     const settle = () => {
@@ -44,37 +63,55 @@ export class SharedSystemCalls {
   }
 }
 
-class RequestSystemView implements SystemView {
+export class RequestSystemView implements SystemView {
+  /** Calls sent ahead for this request; each is used for the rest of the request. */
+  private ahead: Map<SystemCall, Promise<unknown>> | undefined;
+
   constructor(
     private readonly shared: SharedSystemCalls,
     private readonly beganAt: number,
   ) {}
 
+  /** Sends these calls now, before the request asks for their answers. */
+  sendAhead(calls: readonly SystemCall[]): void {
+    for (const call of calls) {
+      const answer = this.shared.askAhead(call, this.beganAt);
+      // A failure the request never asks for (refused on a standby) raises no
+      // unhandled rejection: `send` already handles every answer.
+      if (answer !== undefined) (this.ahead ??= new Map()).set(call, answer);
+    }
+  }
+
   defaultLeaseTtl(): Promise<bigint> {
-    return this.shared.ask("defaultLeaseTtl", this.beganAt);
+    return this.answer("defaultLeaseTtl");
   }
 
   maxLeaseTtl(): Promise<bigint> {
-    return this.shared.ask("maxLeaseTtl", this.beganAt);
+    return this.answer("maxLeaseTtl");
   }
 
   tainted(): Promise<boolean> {
-    return this.shared.ask("tainted", this.beganAt);
+    return this.answer("tainted");
   }
 
   localMount(): Promise<boolean> {
-    return this.shared.ask("localMount", this.beganAt);
+    return this.answer("localMount");
   }
 
   replicationState(): Promise<number> {
-    return this.shared.ask("replicationState", this.beganAt);
+    return this.answer("replicationState");
   }
 
   mlockEnabled(): Promise<boolean> {
-    return this.shared.ask("mlockEnabled", this.beganAt);
+    return this.answer("mlockEnabled");
   }
 
   pluginEnv(): Promise<PluginEnvironment> {
-    return this.shared.ask("pluginEnv", this.beganAt);
+    return this.answer("pluginEnv");
+  }
+
+  private answer<Call extends SystemCall>(call: Call): Promise<Answer<Call>> {
+    const sent = this.ahead?.get(call) as Promise<Answer<Call>> | undefined;
+    return sent ?? this.shared.ask(call, this.beganAt);
   }
 }

@@ -33,7 +33,12 @@ export function pathCredsCreate(engine: NomadEngine) {
     pattern: `creds/${genericNameRegex("name")}`,
     fields: credsFields,
     operations: {
-      read: { handler: (request, data, env) => pathTokenRead(engine, request, data, env), ...CREATES_LEASE },
+      read: {
+        handler: (request, data, env) => pathTokenRead(engine, request, data, env),
+        ...CREATES_LEASE,
+        // Always asked: the token's Nomad-side expiry follows the mount's max TTL.
+        systemCallsAhead: ["maxLeaseTtl"],
+      },
     },
     displayAttrs: { operationPrefix: "nomad", operationVerb: "generate", operationSuffix: "credentials" },
     helpSynopsis: CREDS_HELP_SYNOPSIS,
