@@ -28,34 +28,39 @@ const valueOf = (name) => {
   return value;
 };
 const known = new Set(["--oci", "--push", "--insecure-registry", "--check"]);
-for (const [index, arg] of args.entries()) {
-  if (arg.startsWith("--") && !known.has(arg)) fail(`unknown option ${arg}`);
-  if (!arg.startsWith("--") && args[index - 1] !== "--push") fail(`unexpected argument ${arg}`);
-}
 
+/** A failure the script reports in one line; anything else is a bug and keeps its stack. */
+class ReleaseFailure extends Error {}
 function fail(message) {
-  process.stderr.write(`release: ${message}\n`);
-  process.exit(1);
+  throw new ReleaseFailure(message);
 }
 
 const say = (line) => process.stderr.write(`${line}\n`);
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
-const unclean = uncleanFiles(root);
-if (unclean.length > 0) {
-  fail(`the tree is not clean; a release is built from a commit only. Commit or remove:\n${unclean.map((file) => `  ${file}`).join("\n")}`);
-}
-const epoch = sourceDateEpoch(root);
-const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+let epoch;
+let head;
 let signingKey;
-try {
-  signingKey = loadSigningKey();
-} catch (error) {
-  fail(error.message);
-}
 
-if (option("--check")) await check();
-else await release();
+async function main() {
+  for (const [index, arg] of args.entries()) {
+    if (arg.startsWith("--") && !known.has(arg)) fail(`unknown option ${arg}`);
+    if (!arg.startsWith("--") && args[index - 1] !== "--push") fail(`unexpected argument ${arg}`);
+  }
+  const unclean = uncleanFiles(root);
+  if (unclean.length > 0) {
+    fail(`the tree is not clean; a release is built from a commit only. Commit or remove:\n${unclean.map((file) => `  ${file}`).join("\n")}`);
+  }
+  epoch = sourceDateEpoch(root);
+  head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  try {
+    signingKey = loadSigningKey();
+  } catch (error) {
+    fail(error.message);
+  }
+  if (option("--check")) await check();
+  else await release();
+}
 
 async function release() {
   const push = valueOf("--push");
@@ -119,4 +124,15 @@ async function check() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+// The script ends by itself with process.exitCode set, never through
+// process.exit(): that can deadlock Node 24 while a V8 background compile job
+// runs (nodejs/node#54918), and it would skip the clean-up in check()'s finally.
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof ReleaseFailure)) throw error;
+  process.stderr.write(`release: ${error.message}\n`);
+  process.exitCode = 1;
 }

@@ -8,24 +8,31 @@
 import { readFileSync } from "node:fs";
 import { verifyRelease } from "./lib/release.mjs";
 
+// Every outcome sets process.exitCode and lets the script end by itself:
+// process.exit() can deadlock Node 24 when a V8 background compile job is
+// running (nodejs/node#54918; it hung this script in 3 of 56 runs here).
 const args = process.argv.slice(2);
 const keyIndex = args.indexOf("--pubkey");
 const keyFile = keyIndex === -1 ? undefined : args[keyIndex + 1];
 const positional = args.filter((_, index) => index !== keyIndex && index !== keyIndex + 1);
+let publicKey;
 if (positional.length !== 1 || keyFile === undefined) {
   process.stderr.write("usage: node scripts/verify-release.mjs <release dir> --pubkey <public key PEM>\n");
-  process.exit(2);
+  process.exitCode = 2;
+} else {
+  try {
+    publicKey = readFileSync(keyFile);
+  } catch {
+    process.stderr.write(`verify-release: cannot read the public key ${keyFile}\n`);
+    process.exitCode = 2;
+  }
 }
-let publicKey;
-try {
-  publicKey = readFileSync(keyFile);
-} catch {
-  process.stderr.write(`verify-release: cannot read the public key ${keyFile}\n`);
-  process.exit(2);
+if (publicKey !== undefined) {
+  const problems = await verifyRelease(positional[0], publicKey);
+  if (problems.length > 0) {
+    process.stderr.write(`verify-release: ${positional[0]} FAILED\n${problems.map((problem) => `  ${problem}\n`).join("")}`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`verify-release: ${positional[0]} OK: SHA256SUMS signed by the given key; every file matches it; the SBOM describes the executable\n`);
+  }
 }
-const problems = await verifyRelease(positional[0], publicKey);
-if (problems.length > 0) {
-  process.stderr.write(`verify-release: ${positional[0]} FAILED\n${problems.map((problem) => `  ${problem}\n`).join("")}`);
-  process.exit(1);
-}
-process.stdout.write(`verify-release: ${positional[0]} OK: SHA256SUMS signed by the given key; every file matches it; the SBOM describes the executable\n`);

@@ -31,7 +31,11 @@ export async function packageSea({ nodeBinary, dir, mainScript, executable, asse
       // No concurrent recompilation: TurboFan's background threads each kept a
       // glibc malloc arena, 14-20 MiB of RSS under load, for 0-7 % of CPU per
       // request (docs/performance.md has the measurements and the levers not taken).
-      execArgv: [`--max-old-space-size=${maxHeapMb}`, "--max-semi-space-size=2", "--no-concurrent-recompilation"],
+      // No concurrent Sparkplug: with it, process.exit() can deadlock Node 24
+      // when a background baseline compile waits for a GC that the exiting main
+      // thread never runs (nodejs/node#54918). Without both flags no V8 compile
+      // job runs off the main thread, so the plugin's exit cannot hang that way.
+      execArgv: [`--max-old-space-size=${maxHeapMb}`, "--max-semi-space-size=2", "--no-concurrent-recompilation", "--no-concurrent-sparkplug"],
       assets,
       // Vault hands plugins its whole environment, so NODE_OPTIONS must never
       // apply ("cli" ignores it). "cli" honours --node-options on the command

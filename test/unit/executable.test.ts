@@ -3,7 +3,7 @@
 // host's NODE_OPTIONS ignored, the heap cap and the mlock warning.
 // Needs `npm run build` first (the README's first command).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -95,6 +95,21 @@ describe("the executable started by a host", () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(message);
+  });
+
+  it("runs no V8 compiler off the main thread, so its process.exit() cannot deadlock (nodejs/node#54918)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "exec-argv-"));
+    try {
+      const probe = path.join(dir, "print-exec-argv.cjs");
+      writeFileSync(probe, `process.stderr.write("execArgv=" + JSON.stringify(process.execArgv) + "\\n");\n`);
+      const run = await runAsHost({ ...BASE_ENV, PLUGIN_CLIENT_CERT: hostCert }, [`--node-options=--require=${probe}`]);
+      const line = run.stderr.split("\n").find((text) => text.startsWith("execArgv="));
+      const execArgv = JSON.parse(line?.slice("execArgv=".length) ?? "[]") as string[];
+      expect(execArgv).toEqual(expect.arrayContaining(["--no-concurrent-recompilation", "--no-concurrent-sparkplug"]));
+      expect(run.stdout).toMatch(/^1\|5\|unix\|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("applies a heap cap from the catalog env, and the default without one", async () => {
