@@ -205,7 +205,9 @@ const stop = async () => {
   controlServer.closeAllConnections();
   controlServer.close();
   if (up) await fake.stop();
-  process.exit(0);
+  // No process.exit(): it can deadlock Node 24 while a V8 background compile
+  // job runs (nodejs/node#54918). With every handle closed, the process ends.
+  process.stdin.destroy();
 };
 process.stdin.on("end", () => void stop());
 process.stdin.resume();
