@@ -69,6 +69,8 @@ export class FrameworkBackend implements LogicalBackend {
   private readonly cache: StorageReadCache | undefined;
   /** One cached view per host storage (one per backend instance), not one per request. */
   private readonly cachedViews = new WeakMap<Storage, Storage>();
+  /** Requests being handled now; calls are sent ahead only for a request that runs alone. */
+  private requestsRunning = 0;
 
   constructor(definition: BackendDefinition) {
     this.definition = definition;
@@ -148,10 +150,13 @@ export class FrameworkBackend implements LogicalBackend {
 
   async handleRequest(request: Request): Promise<Response | null> {
     try {
+      this.requestsRunning++;
       const system = this.sharedSystem?.viewForRequest();
       return await this.dispatch(this.withCachedStorage(request), this.requestEnv(system), system);
     } catch (error) {
       throw toPluginError(error);
+    } finally {
+      this.requestsRunning--;
     }
   }
 
@@ -209,7 +214,9 @@ export class FrameworkBackend implements LogicalBackend {
     } else {
       const spec = path.handlerFor(request.operation);
       if (spec === undefined) throw new PluginError(ErrorCode.UnsupportedOperation, "unsupported operation");
-      if (spec.systemCallsAhead !== undefined) system?.sendAhead(spec.systemCallsAhead);
+      // Under load the calls overlap and the request shares one sent for another;
+      // sending ahead then adds calls, and CPU is what limits there.
+      if (spec.systemCallsAhead !== undefined && this.requestsRunning === 1) system?.sendAhead(spec.systemCallsAhead);
       // Before validation, as in the Go SDK: the active node answers bad input too.
       await refuseOnWrongNode(spec, env.system, env.logger);
       const invalid = data.validate();

@@ -129,11 +129,27 @@ describe("operations flagged to run on the active node", () => {
     expect((await active)?.data).toEqual({ max: 7_000_000_000 });
     expect(maxLeaseTtl).toHaveBeenCalledTimes(1);
 
+    // A request that starts while another runs sends nothing ahead: it asks when its handler does.
+    maxLeaseTtl.mockClear();
+    const pending: Array<(state: number) => void> = [];
+    vi.spyOn(mount.system, "replicationState").mockImplementation(() => new Promise((resolve) => pending.push(resolve)));
+    const first = mount.request({ operation: "read", path: "lease" });
+    // The first one's call sent ahead is answered; it still waits on the replication state.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const both = [first, mount.request({ operation: "read", path: "lease" })];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(maxLeaseTtl).toHaveBeenCalledTimes(1);
+    for (const answer of pending.splice(0)) answer(0);
+    await Promise.all(both);
+    expect(maxLeaseTtl).toHaveBeenCalledTimes(2);
+    answerReplication = (state) => pending.shift()?.(state);
+
     maxLeaseTtl.mockRejectedValue(new Error("broker gone"));
     const forwarded = mount.request({ operation: "read", path: "lease" });
     await new Promise((resolve) => setTimeout(resolve, 10));
     answerReplication(STANDBY);
     await expect(forwarded).rejects.toMatchObject({ code: ErrorCode.ReadOnly });
-    expect(handled).toBe(1);
+    // The three requests that ran; the forwarded one never reached its handler.
+    expect(handled).toBe(3);
   });
 });
