@@ -59,9 +59,10 @@ export interface OperationSpec<F extends FieldMap = FieldMap> {
   forwardPerformanceSecondary?: boolean;
   /**
    * SystemView calls the handler makes on every run, whatever it reads first.
-   * The framework sends them while it checks the replication state, so a lone
-   * request waits for one round trip to the host instead of two. Only calls
-   * without side effects: the answer is dropped if the handler never runs.
+   * For a request that runs alone, the framework sends them while it checks
+   * the replication state, so it waits for one round trip to the host instead
+   * of two (under load, requests share calls instead). Only calls without side
+   * effects: the answer is dropped if the handler never runs.
    */
   systemCallsAhead?: readonly SystemCall[];
 }
