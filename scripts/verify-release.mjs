@@ -10,7 +10,7 @@ import { verifyRelease } from "./lib/release.mjs";
 
 // Every outcome sets process.exitCode and lets the script end by itself:
 // process.exit() can deadlock Node 24 when a V8 background compile job is
-// running (nodejs/node#54918; it hung this script in 3 of 56 runs here).
+// running (nodejs/node#54918; it hung this script in 17 of 300 runs here).
 const args = process.argv.slice(2);
 const keyIndex = args.indexOf("--pubkey");
 const keyFile = keyIndex === -1 ? undefined : args[keyIndex + 1];
