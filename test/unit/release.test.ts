@@ -60,6 +60,8 @@ describe("a release built from dist/ with a throwaway key", () => {
   const outDir = path.join(work, "release");
   const key = throwawayKey();
   let release: Release;
+  /** The operator's command: scripts/verify-release.mjs on the written release with the public key. */
+  const runVerifyScript = () => runChild(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile]);
 
   beforeAll(async () => {
     release = await writeRelease({ distDir: dist, outDir, epoch: 1_750_000_000, signingKey: key.privateKey, oci: true });
@@ -77,7 +79,7 @@ describe("a release built from dist/ with a throwaway key", () => {
 
   it("verifies with scripts/verify-release.mjs and the given public key", async () => {
     expect(await verifyRelease(outDir, key.publicPem)).toEqual([]);
-    const run = runChild(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile]);
+    const run = runVerifyScript();
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("OK");
@@ -113,7 +115,7 @@ describe("a release built from dist/ with a throwaway key", () => {
     expect(sumsProblems).toContainEqual(expect.stringMatching(new RegExp(`^${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`)));
     const signatureFile = path.join(outDir, SIGNATURE_FILE);
     const run = await withFlippedByte(signatureFile, 10, async () =>
-      runChild(process.execPath, [path.join(root, "scripts", "verify-release.mjs"), outDir, "--pubkey", key.publicFile]),
+      runVerifyScript(),
     );
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${SIGNATURE_FILE}: not a valid signature of ${SUMS_FILE}`);
