@@ -1,7 +1,7 @@
 // FrameworkBackend as Vault sees it: what each request yields (response,
 // error response, or which PluginError code) for a small example engine.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "../shared/schema.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { processMetrics } from "../shared/metrics.ts";
 import { FrameworkBackend } from "./backend.ts";

@@ -4,7 +4,8 @@
 // including its error text, because clients see that text in 400 responses.
 // zod carries the coercion (`FieldType.schema`) so engines can reuse a type
 // inside their own schemas; Go's strconv spellings come from go-parse.ts.
-import { z } from "zod";
+import * as z from "../shared/schema.ts";
+import type { Schema } from "../shared/schema.ts";
 import { goKindName, goQuote, goSprintS, goTypeName } from "./go-format.ts";
 import { type Parsed, parseGoDuration, parseGoInt } from "./go-parse.ts";
 import {
@@ -48,7 +49,7 @@ export interface FieldType<T> {
   /** Coerces a supplied raw value; the failure message is Go's error text. */
   decode(raw: unknown): Parsed<T>;
   /** The same coercion as a zod schema, for reuse in engine-side schemas. */
-  readonly schema: z.ZodType<T>;
+  readonly schema: Schema<T>;
 }
 
 function fromDecoded<T>(decoded: Decoded<T>): Parsed<T> {
@@ -56,12 +57,15 @@ function fromDecoded<T>(decoded: Decoded<T>): Parsed<T> {
 }
 
 function defineType<T>(spec: Omit<FieldType<T>, "schema" | "nullIsAbsent"> & { nullIsAbsent?: boolean }): FieldType<T> {
-  const schema = z.unknown().transform((raw, context): T => {
-    const result = spec.decode(raw);
-    if (result.ok) return result.value;
-    context.addIssue({ code: "custom", message: result.message });
-    return z.NEVER;
-  });
+  const schema = z.pipe(
+    z.unknown(),
+    z.transform((raw, context): T => {
+      const result = spec.decode(raw);
+      if (result.ok) return result.value;
+      context.issues.push({ code: "custom", message: result.message, input: raw });
+      return z.NEVER;
+    }),
+  );
   return Object.freeze({ ...spec, nullIsAbsent: spec.nullIsAbsent ?? false, schema });
 }
 

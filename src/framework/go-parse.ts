@@ -1,6 +1,6 @@
 // Go's strconv and time parsers, re-done so that field coercion accepts and
 // rejects exactly what a Go plugin accepts, with the same error text.
-import { z } from "zod";
+import * as z from "../shared/schema.ts";
 import { goQuote, goTimeQuote } from "./go-format.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

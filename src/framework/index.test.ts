@@ -1,7 +1,7 @@
 // The public surface, used the way an engine uses it: a path with fields and
 // an existence check, a secret with renew/revoke, driven like Vault drives it.
 import { expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "../shared/schema.ts";
 import {
   defineSecret,
   definePath,

@@ -1,6 +1,6 @@
 // Secrets with leases: the response that starts a lease, and the renew and
 // revoke handlers Vault later calls with that lease's stored secret.
-import type { z } from "zod";
+import type { Schema } from "../shared/schema.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import { FieldData, type FieldMap, resolveDefault } from "./field-data.ts";
 import { goHumanDuration, goQuote } from "./go-format.ts";
@@ -48,7 +48,7 @@ export interface SecretDefinition<I extends InternalData, F extends FieldMap> {
    * Checks the internal data of renewed and revoked leases; handlers then get
    * it typed. Messages name the failing key, never its value.
    */
-  internalData?: z.ZodType<I>;
+  internalData?: Schema<I>;
   /** Without it the lease is not renewable. */
   renew?: SecretHandler<I, F>;
   revoke?: SecretHandler<I, F>;

@@ -1,6 +1,6 @@
 // JSON storage entries (logical.StorageEntryJSON): engines keep their config
 // and roles as JSON under a key, and read them back through a zod schema.
-import type { z } from "zod";
+import type { Schema } from "../shared/schema.ts";
 import { ErrorCode, PluginError, toPluginError } from "../shared/errors.ts";
 import type { Storage, StorageEntry } from "./logical.ts";
 
@@ -20,7 +20,7 @@ export function jsonStorageEntry(key: string, value: unknown, options: { sealWra
  * Decodes a JSON entry through `schema`. Malformed entries fail with a
  * message naming the key and the failing members, never the stored values.
  */
-export function decodeJsonEntry<T>(entry: StorageEntry, schema: z.ZodType<T>): T {
+export function decodeJsonEntry<T>(entry: StorageEntry, schema: Schema<T>): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decoder.decode(entry.value));
@@ -34,7 +34,7 @@ export function decodeJsonEntry<T>(entry: StorageEntry, schema: z.ZodType<T>): T
 }
 
 /** Reads `key` as JSON checked by `schema`; null when there is no entry. */
-export async function getJSON<T>(storage: Storage, key: string, schema: z.ZodType<T>): Promise<T | null> {
+export async function getJSON<T>(storage: Storage, key: string, schema: Schema<T>): Promise<T | null> {
   let entry: StorageEntry | null;
   try {
     entry = await storage.get(key);

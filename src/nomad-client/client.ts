@@ -3,7 +3,7 @@
 import { STATUS_CODES } from "node:http";
 import type { ConnectionOptions } from "node:tls";
 import { Pool } from "undici";
-import type { z } from "zod";
+import type { Schema } from "../shared/schema.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import {
   resolveNomadClientConfig,
@@ -482,9 +482,9 @@ export class NomadClient {
     await this.config.retry.sleep(delayMs);
   }
 
-  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T>): T;
+  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: Schema<T>): T;
   private expectJson(spec: CallSpec, answer: NomadAnswer, schema: undefined): unknown;
-  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: z.ZodType<T> | undefined): T | unknown {
+  private expectJson<T>(spec: CallSpec, answer: NomadAnswer, schema: Schema<T> | undefined): T | unknown {
     if (answer.status < 200 || answer.status >= 300) throw this.apiError(spec, answer);
     let json: unknown;
     try {

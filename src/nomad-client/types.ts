@@ -1,7 +1,8 @@
 // Nomad's JSON objects, with field names exactly as Nomad writes them (Go field
 // names, reference nomad.md §2.3). Schemas accept what Nomad really sends — Go nil
 // slices arrive as null, older servers omit Roles/ExpirationTTL — and normalise it.
-import { z } from "zod";
+import * as z from "../shared/schema.ts";
+import { orDefault, type Schema } from "../shared/schema.ts";
 
 export type NomadTokenType = "client" | "management";
 
@@ -50,69 +51,67 @@ export interface NomadAgentSelf {
   datacenter: string | undefined;
 }
 
-const nullableList = <T extends z.ZodType>(item: T) =>
-  z
-    .array(item)
-    .nullish()
-    .transform((value) => value ?? []);
+const nullableList = <T extends Schema<unknown>>(item: T) => orDefault(z.array(item), []);
+const nullableString = orDefault(z.string(), "");
+const nonEmptyString = z.string().check(z.minLength(1));
 
 const roleLinkSchema = z.object({
-  ID: z.string().nullish().transform((value) => value ?? ""),
-  Name: z.string().nullish().transform((value) => value ?? ""),
+  ID: nullableString,
+  Name: nullableString,
 });
 
 const tokenFields = {
-  AccessorID: z.string().min(1),
-  Name: z.string().nullish().transform((value) => value ?? ""),
+  AccessorID: nonEmptyString,
+  Name: nullableString,
   Type: z.string(),
   Policies: nullableList(z.string()),
   Roles: nullableList(roleLinkSchema),
-  Global: z.boolean().nullish().transform((value) => value ?? false),
-  Hash: z.string().nullish().transform((value) => value ?? ""),
-  CreateTime: z.string().nullish().transform((value) => value ?? ""),
-  ExpirationTime: z.string().nullish().transform((value) => value ?? null),
-  ExpirationTTL: z
-    .union([z.string(), z.number()])
-    .nullish()
-    .transform((value) => (typeof value === "number" ? (value === 0 ? "" : `${value}ns`) : (value ?? ""))),
+  Global: orDefault(z.boolean(), false),
+  Hash: nullableString,
+  CreateTime: nullableString,
+  ExpirationTime: orDefault(z.string(), null),
+  ExpirationTTL: z.pipe(
+    z.nullish(z.union([z.string(), z.number()])),
+    z.transform((value) => (typeof value === "number" ? (value === 0 ? "" : `${value}ns`) : (value ?? ""))),
+  ),
   CreateIndex: z.number(),
   ModifyIndex: z.number(),
 };
 
-export const tokenSchema: z.ZodType<NomadAclToken> = z.object({ ...tokenFields, SecretID: z.string().min(1) });
-export const tokenStubSchema: z.ZodType<NomadAclTokenStub> = z.object(tokenFields);
+export const tokenSchema: Schema<NomadAclToken> = z.object({ ...tokenFields, SecretID: nonEmptyString });
+export const tokenStubSchema: Schema<NomadAclTokenStub> = z.object(tokenFields);
 export const tokenStubListSchema = nullableList(tokenStubSchema);
 
-export const roleSchema: z.ZodType<NomadAclRole> = z.object({
-  ID: z.string().min(1),
+export const roleSchema: Schema<NomadAclRole> = z.object({
+  ID: nonEmptyString,
   Name: z.string(),
-  Description: z.string().nullish().transform((value) => value ?? ""),
+  Description: nullableString,
   Policies: nullableList(z.object({ Name: z.string() })),
-  Hash: z.string().nullish().transform((value) => value ?? ""),
+  Hash: nullableString,
   CreateIndex: z.number(),
   ModifyIndex: z.number(),
 });
 
 const versionInfoSchema = z.object({
-  Version: z.string().nullish(),
-  VersionPrerelease: z.string().nullish(),
-  VersionMetadata: z.string().nullish(),
+  Version: z.nullish(z.string()),
+  VersionPrerelease: z.nullish(z.string()),
+  VersionMetadata: z.nullish(z.string()),
 });
 
 /** Only the parts of /v1/agent/self the engine uses; the rest is large and agent-specific. */
-export const agentSelfSchema = z
-  .object({
-    config: z
-      .object({
+export const agentSelfSchema = z.pipe(
+  z.object({
+    config: z.nullish(
+      z.object({
         // Current Nomad nests a VersionInfo object; very old agents wrote a string.
-        Version: z.union([versionInfoSchema, z.string()]).nullish(),
-        Region: z.string().nullish(),
-        Datacenter: z.string().nullish(),
-      })
-      .nullish(),
-    member: z.object({ Tags: z.record(z.string(), z.string()).nullish() }).nullish(),
-  })
-  .transform((raw): NomadAgentSelf => {
+        Version: z.nullish(z.union([versionInfoSchema, z.string()])),
+        Region: z.nullish(z.string()),
+        Datacenter: z.nullish(z.string()),
+      }),
+    ),
+    member: z.nullish(z.object({ Tags: z.nullish(z.record(z.string(), z.string())) })),
+  }),
+  z.transform((raw): NomadAgentSelf => {
     const info = raw.config?.Version;
     let fullVersion: string | undefined;
     if (typeof info === "string") {
@@ -131,7 +130,8 @@ export const agentSelfSchema = z
       region: raw.config?.Region ?? undefined,
       datacenter: raw.config?.Datacenter ?? undefined,
     };
-  });
+  }),
+);
 
 /** "1.7.0-beta.1+ent" → "1.7.0"; a leading "v" is dropped. */
 export function coreVersion(version: string): string | undefined {

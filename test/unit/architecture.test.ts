@@ -45,6 +45,14 @@ describe("layering", () => {
     expect(violations).toEqual([]);
   });
 
+  it("takes zod only through src/shared/schema.ts, so the bundles carry zod/mini and not classic zod", () => {
+    // Classic zod was a third of the engine chunk that every mount compiles (docs/performance.md).
+    const offenders = sourceFiles(src)
+      .filter((file) => !file.endsWith(path.join("shared", "schema.ts")))
+      .filter((file) => /from\s+"zod(\/[^"]*)?"/.test(readFileSync(file, "utf8")));
+    expect(offenders.map((file) => path.relative(src, file))).toEqual([]);
+  });
+
   it("never writes to stdout outside the handshake and the CLI answers in main", () => {
     const offenders = sourceFiles(src)
       .filter((file) => !file.endsWith(`${path.sep}main.ts`))

@@ -4,7 +4,7 @@
 // Beyond it: partial updates keep every stored value (the builtin resets
 // max_token_name_length), and an address or PEM the client cannot use is
 // stored as the builtin does but answered with a warning naming the field.
-import { z } from "zod";
+import * as z from "../../shared/schema.ts";
 import { definePath, type HandlerEnv } from "../../framework/path.ts";
 import type { FieldData } from "../../framework/field-data.ts";
 import { TypeBool, TypeDurationSecond, TypeInt, TypeString } from "../../framework/field-types.ts";
@@ -180,16 +180,16 @@ async function pathConfigAccessDelete(engine: NomadEngine, request: Request): Pr
 }
 
 const accessConfigSchema = z.object({
-  address: z.string().default(""),
-  token: z.string().default(""),
-  max_token_name_length: z.number().int().default(0),
-  ca_cert: z.string().default(""),
-  client_cert: z.string().default(""),
-  client_key: z.string().default(""),
-  region: z.string().default(""),
-  token_expiration: z.boolean().default(true),
-  token_min_expiration_ttl: z.number().int().default(NOMAD_DEFAULT_MIN_EXPIRATION_SECONDS),
-  token_max_expiration_ttl: z.number().int().default(NOMAD_DEFAULT_MAX_EXPIRATION_SECONDS),
+  address: z._default(z.string(), ""),
+  token: z._default(z.string(), ""),
+  max_token_name_length: z._default(z.int(), 0),
+  ca_cert: z._default(z.string(), ""),
+  client_cert: z._default(z.string(), ""),
+  client_key: z._default(z.string(), ""),
+  region: z._default(z.string(), ""),
+  token_expiration: z._default(z.boolean(), true),
+  token_min_expiration_ttl: z._default(z.int(), NOMAD_DEFAULT_MIN_EXPIRATION_SECONDS),
+  token_max_expiration_ttl: z._default(z.int(), NOMAD_DEFAULT_MAX_EXPIRATION_SECONDS),
 });
 
 /** Stored under config/access (seal-wrapped); wire names stay snake_case. */

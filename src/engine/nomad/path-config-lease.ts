@@ -1,7 +1,7 @@
 // config/lease: the mount-wide default TTLs for issued tokens. Parity with the
 // builtin's fields, read shape and help text. Beyond it: an omitted field keeps
 // its stored value (the builtin resets it to 0), and max_ttl < ttl is refused.
-import { z } from "zod";
+import * as z from "../../shared/schema.ts";
 import { definePath } from "../../framework/path.ts";
 import type { FieldData } from "../../framework/field-data.ts";
 import { TypeDurationSecond } from "../../framework/field-types.ts";
@@ -69,8 +69,8 @@ async function pathLeaseDelete(request: Request): Promise<Response | null> {
 }
 
 const storedLeaseSchema = z.object({
-  ttl: z.number().nonnegative().default(0),
-  max_ttl: z.number().nonnegative().default(0),
+  ttl: z._default(z.number().check(z.nonnegative()), 0),
+  max_ttl: z._default(z.number().check(z.nonnegative()), 0),
 });
 
 /** config/lease in seconds, as the API reads and writes it. */

@@ -3,7 +3,7 @@
 // validation messages, list as keys, delete always succeeds.
 // Beyond it: Nomad ACL roles (`roles`), per-role ttl/max_ttl (Vault #7305), and
 // partial updates that keep every stored value (the builtin resets `type`).
-import { z } from "zod";
+import * as z from "../../shared/schema.ts";
 import { definePath, genericNameRegex } from "../../framework/path.ts";
 import type { FieldData } from "../../framework/field-data.ts";
 import { TypeBool, TypeCommaStringSlice, TypeDurationSecond, TypeString } from "../../framework/field-types.ts";
@@ -154,12 +154,12 @@ export function validateRole(role: RoleEntry): string | null {
 
 const roleEntrySchema = z.object({
   // Kept as a plain string so a bad stored value fails validation, not parsing.
-  type: z.string().default("client"),
-  global: z.boolean().default(false),
-  policies: z.array(z.string()).default([]),
-  roles: z.array(z.string()).default([]),
-  ttl: z.number().int().nonnegative().default(0),
-  max_ttl: z.number().int().nonnegative().default(0),
+  type: z._default(z.string(), "client"),
+  global: z._default(z.boolean(), false),
+  policies: z._default(z.array(z.string()), []),
+  roles: z._default(z.array(z.string()), []),
+  ttl: z._default(z.int().check(z.nonnegative()), 0),
+  max_ttl: z._default(z.int().check(z.nonnegative()), 0),
 });
 
 /** Stored under role/<name>; TTLs in seconds. */

@@ -3,7 +3,7 @@
 // Revoke deletes the token; beyond the builtin, a token that is already gone
 // (Nomad's 400 "Cannot delete nonexistent tokens", or 404) counts as revoked,
 // so a token deleted out of band never leaves an unrevocable lease.
-import { z } from "zod";
+import * as z from "../../shared/schema.ts";
 import { calculateTtl, defineSecret, nanosToSeconds, type Secret } from "../../framework/secret.ts";
 import { TypeString } from "../../framework/field-types.ts";
 import type { Request, Response } from "../../framework/logical.ts";
