@@ -2,7 +2,13 @@
 // per client (capped sockets, TLS from PEM text, TLS 1.2 minimum as in the builtin).
 import { STATUS_CODES } from "node:http";
 import type { ConnectionOptions } from "node:tls";
-import { Pool } from "undici";
+// undici's index loads every dispatcher, the mocks, the cache and fetch, none
+// of which the client uses, and every mount compiles and evaluates whatever
+// the engine bundle holds (docs/performance.md). These two modules are all the
+// client needs: the Pool, and the request() that the index would attach to it.
+import type { Pool } from "undici";
+import PoolClass from "undici/lib/dispatcher/pool.js";
+import poolRequest from "undici/lib/api/api-request.js";
 import type { Schema } from "../shared/schema.ts";
 import { ErrorCode, PluginError } from "../shared/errors.ts";
 import {
@@ -117,7 +123,7 @@ export class NomadClient {
     this.region = this.config.region;
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.baseHeaders = this.buildBaseHeaders(url);
-    this.pool = new Pool(url.origin, {
+    this.pool = new PoolClass(url.origin, {
       connections: this.config.maxConnections,
       pipelining: 1,
       // Nomad speaks HTTP/1.1 to the Go client; h2 would multiplex past the socket cap.
@@ -393,7 +399,7 @@ export class NomadClient {
       const started = Date.now();
       let answer: NomadAnswer & { retryAfterMs: number | undefined };
       try {
-        const response = await this.pool.request({
+        const response = await poolRequest.call(this.pool, {
           method: spec.method,
           path: this.requestPath(spec.path, spec.query),
           headers,
