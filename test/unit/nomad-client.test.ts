@@ -4,6 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { Pool } from "undici";
+import PoolClass from "undici/lib/dispatcher/pool.js";
+import poolRequest from "undici/lib/api/api-request.js";
 import { ErrorCode, PluginError } from "../../src/shared/errors.ts";
 import { memoryLogger } from "../../src/shared/log.ts";
 import {
@@ -785,5 +788,13 @@ describe("config/access validation", () => {
     const garbage = validateAccessConfig({ client_cert: material.clientCert, client_key: "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----" });
     expect(garbage[0]).toMatch(/^client_key is not a valid PEM private key/);
     expect(garbage.join(" ")).not.toContain("QUJD");
+  });
+});
+
+describe("the undici modules the client imports directly", () => {
+  // The client skips undici's index (docs/performance.md); these are what the index would hand it.
+  it("are the Pool and the request() that undici's index exports and attaches", () => {
+    expect(PoolClass).toBe(Pool);
+    expect(Pool.prototype.request).toBe(poolRequest);
   });
 });
