@@ -1,7 +1,7 @@
 // Loads the Nomad engine after the handshake.
 //
 // Start-up is exec → handshake line, and V8 compiles the whole main script
-// before it runs. The engine and its libraries (undici, zod) are two thirds of
+// before it runs. The engine and its libraries (undici, zod) are over half of
 // the code, yet nothing before the handshake needs them. So the build bundles
 // the engine on its own and stores it as an asset of the executable, evaluated
 // when Vault's first call needs it. The chunk's imports of the shared modules
