@@ -2,7 +2,7 @@
 // names, reference nomad.md §2.3). Schemas accept what Nomad really sends — Go nil
 // slices arrive as null, older servers omit Roles/ExpirationTTL — and normalise it.
 import * as z from "../shared/schema.ts";
-import { orDefault, type Schema } from "../shared/schema.ts";
+import type { Schema } from "../shared/schema.ts";
 
 export type NomadTokenType = "client" | "management";
 
@@ -49,6 +49,14 @@ export interface NomadAgentSelf {
   fullVersion: string | undefined;
   region: string | undefined;
   datacenter: string | undefined;
+}
+
+/** `null` and `undefined` read as `fallback`: Go's nil slices and omitted members arrive that way. */
+function orDefault<S extends z.ZodMiniType, T>(schema: S, fallback: T) {
+  return z.pipe(
+    z.nullish(schema),
+    z.transform((value: z.output<S> | null | undefined): z.output<S> | T => value ?? fallback),
+  );
 }
 
 const nullableList = <T extends Schema<unknown>>(item: T) => orDefault(z.array(item), []);
